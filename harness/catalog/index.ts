@@ -1,0 +1,3 @@
+export * from './catalog-snapshot.ts';
+export * from './catalog-diff.ts';
+export * from './content-fingerprint.ts';

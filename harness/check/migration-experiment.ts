@@ -1,0 +1,113 @@
+import pg from 'pg';
+import { diffCatalogs, diffFingerprints, fingerprintContent, formatCatalogDiff, snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
+import { errorMessage } from '../errors.ts';
+import { MigrationError, type Migrator } from '../migrate/index.ts';
+import type { StateDatabase } from '../states/index.ts';
+
+export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'failed';
+
+export interface MigrationFailure {
+  message: string;
+  sqlstate?: string;
+  constraint?: string;
+  table?: string;
+  /** Rows that violate the constraint the migration tried to add (counted after the failure). */
+  violatingRows?: number;
+}
+
+/** Everything observed when migrating one clone of a state to the target revision. */
+export interface MigrationObservation {
+  outcome: MigrationOutcome;
+  applied: string[];
+  failure?: MigrationFailure;
+  /** Differences from the catalog reached from `fresh` (empty = converged). */
+  catalogDiff: string[];
+  /** Tables whose pre-existing rows changed or disappeared. */
+  dataChanges: string[];
+  /** After a failure: what changed anyway (empty = atomic). */
+  leftovers: string[];
+  /** Problems when the target revision is applied a second time (empty = idempotent). */
+  reapplyProblems: string[];
+}
+
+/**
+ * Migrates one state database to the target and records what happened: which revisions ran,
+ * the catalog against the reference, the data against its fingerprint before, and on success
+ * what a second application of the target revision changes.
+ */
+export async function observeMigration(
+  database: StateDatabase,
+  config: pg.ClientConfig,
+  migrator: Migrator,
+  to: string,
+  reference: CatalogSnapshot,
+): Promise<MigrationObservation> {
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const catalogBefore = await snapshotCatalog(client);
+    // the version table is the migrator's own bookkeeping; every other row must be kept
+    const userData = (catalog: CatalogSnapshot) => fingerprintContent(client, catalog, [migrator.versionTable]);
+    const dataBefore = await userData(catalogBefore);
+    let applied: string[] = [];
+    let failure: MigrationFailure | undefined;
+    try {
+      applied = (await migrator.migrate(client, to)).applied;
+    } catch (error) {
+      failure = await describeFailure(client, error, reference);
+    }
+    const catalogAfter = await snapshotCatalog(client);
+    const dataChanges = diffFingerprints(dataBefore, await userData(catalogBefore));
+    const catalogDiff = formatCatalogDiff(diffCatalogs(reference, catalogAfter));
+    if (failure) {
+      const leftovers = [...formatCatalogDiff(diffCatalogs(catalogBefore, catalogAfter)), ...dataChanges];
+      return { outcome: leftovers.length === 0 ? 'failed-atomically' : 'failed', applied, failure, catalogDiff, dataChanges, leftovers, reapplyProblems: [] };
+    }
+    const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied.length === 0 ? 'drift' : 'failed') : applied.length === 0 ? 'noop' : 'converged';
+    const reapplyProblems = outcome === 'converged' || outcome === 'noop' ? await reapply(client, migrator, to, catalogAfter) : [];
+    return { outcome, applied, catalogDiff, dataChanges, leftovers: [], reapplyProblems };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs the target revision again, unrecorded: it must raise nothing and change nothing. */
+async function reapply(client: pg.Client, migrator: Migrator, to: string, catalog: CatalogSnapshot): Promise<string[]> {
+  const data = await fingerprintContent(client, catalog);
+  try {
+    await migrator.apply(client, migrator.target(to), { record: false });
+  } catch (error) {
+    return [`applying ${migrator.target(to).revision} again raised: ${errorMessage(error)}`];
+  }
+  const after = await snapshotCatalog(client);
+  return [...formatCatalogDiff(diffCatalogs(catalog, after)), ...diffFingerprints(data, await fingerprintContent(client, catalog))];
+}
+
+async function describeFailure(client: pg.Client, error: unknown, reference: CatalogSnapshot): Promise<MigrationFailure> {
+  if (!(error instanceof MigrationError)) return { message: errorMessage(error) };
+  const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table };
+  if (error.sqlstate === '23514' && error.constraint && error.table) {
+    failure.violatingRows = await countViolations(client, error.table, error.constraint, reference);
+    if (failure.violatingRows !== undefined) {
+      failure.message += `\n  ${failure.violatingRows} row(s) of ${error.table} violate ${error.constraint}`;
+    }
+  }
+  return failure;
+}
+
+/**
+ * Counts the rows that make a CHECK constraint fail, using the constraint's definition in the
+ * reference catalog (PostgreSQL's error only says "violated by some row").
+ */
+async function countViolations(client: pg.Client, table: string, constraint: string, reference: CatalogSnapshot): Promise<number | undefined> {
+  const definition = reference.constraints.find((c) => c.name === constraint && (c.table === table || c.table.endsWith(`.${pg.escapeIdentifier(table)}`) || c.table.endsWith(`.${table}`)));
+  const check = definition && /^CHECK \((.*)\)( NOT VALID)?$/s.exec(definition.definition);
+  if (!definition || !check) return undefined;
+  try {
+    const result = await client.query<{ violating: number }>(`SELECT count(*)::int AS violating FROM ${definition.table} WHERE NOT (${check[1]})`);
+    return result.rows[0]!.violating;
+  } catch {
+    return undefined;
+  }
+}

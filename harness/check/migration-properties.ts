@@ -1,0 +1,176 @@
+import type { CatalogSnapshot } from '../catalog/index.ts';
+import type { Migrator } from '../migrate/index.ts';
+import { describeStep, type Expectation, type StartingState, type StateHistory, type StateTemplates } from '../states/index.ts';
+import { observeMigration, type MigrationObservation, type MigrationOutcome } from './migration-experiment.ts';
+import type { Counterexample, PropertyResult } from './property-result.ts';
+import { runProperty } from './run-property.ts';
+
+/** A fact every run of a state's migration must satisfy; returns a problem or nothing. */
+interface MigrationCheck {
+  name: string;
+  appliesTo: readonly Expectation[];
+  problem(observation: MigrationObservation, expect: Expectation): string | undefined;
+}
+
+const ACCEPTED: Record<Expectation, readonly MigrationOutcome[]> = {
+  converge: ['converged', 'noop'],
+  noop: ['noop'],
+  'fail-atomically': ['failed-atomically'],
+  drift: ['drift'],
+};
+
+const CHECKS: readonly MigrationCheck[] = [
+  {
+    name: 'outcome-as-expected',
+    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift'],
+    problem: (o, expect) => (ACCEPTED[expect].includes(o.outcome) ? undefined : `${o.outcome}${o.failure ? `: ${o.failure.message}` : ''}`),
+  },
+  {
+    name: 'catalog-converges',
+    appliesTo: ['converge', 'noop'],
+    problem: (o) => (o.failure ? `migration failed: ${o.failure.message}` : o.catalogDiff.length ? `catalog differs from fresh:\n${o.catalogDiff.join('\n')}` : undefined),
+  },
+  {
+    name: 'rows-preserved',
+    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift'],
+    problem: (o) => (o.dataChanges.length ? `pre-existing rows changed:\n${o.dataChanges.join('\n')}` : undefined),
+  },
+  {
+    name: 'idempotent',
+    appliesTo: ['converge', 'noop'],
+    problem: (o) => (o.reapplyProblems.length ? o.reapplyProblems.join('\n') : undefined),
+  },
+  {
+    name: 'atomic-on-failure',
+    appliesTo: ['fail-atomically'],
+    problem: (o) => {
+      if (!o.failure) return `migration did not fail (${o.outcome})`;
+      if (o.leftovers.length) return `failed migration left changes behind:\n${o.leftovers.join('\n')}`;
+      if (!o.failure.constraint || !o.failure.message.includes(o.failure.constraint)) return `error does not name the violated constraint: ${o.failure.message}`;
+      if (!o.failure.violatingRows) return `violating rows were not counted: ${o.failure.message}`;
+      return undefined;
+    },
+  },
+];
+
+export interface MigrationPropertyContext {
+  templates: StateTemplates;
+  migrator: Migrator;
+  to: string;
+  reference: CatalogSnapshot;
+  runs: number;
+  seed: number;
+  path?: string;
+  replayCommand: (state: StartingState, seed: number, path: string) => string;
+}
+
+export interface StateMigrationResult {
+  outcome: MigrationOutcome;
+  error?: string;
+  catalogDiff: string[];
+  properties: PropertyResult[];
+}
+
+/**
+ * The migration group for one state: over generated histories, migrate a fresh clone and
+ * check every fact its expectation implies (outcome, convergence, preserved rows,
+ * idempotency, atomicity). One experiment per run feeds all checks.
+ */
+export async function checkStateMigration(state: StartingState, context: MigrationPropertyContext): Promise<StateMigrationResult> {
+  const checks = CHECKS.filter((check) => check.appliesTo.includes(state.expect));
+  const firstFailure = new Map<string, number>();
+  const problemsOf = new WeakMap<StateHistory, Map<string, string>>();
+  let evaluated = 0;
+  let first: MigrationObservation | undefined;
+  const hasHistory = state.steps.some((step) => step.kind === 'rows');
+
+  const outcome = await runProperty(
+    context.templates.historyArbitrary(state),
+    async (history) => {
+      const observation = await migrateClone(state, history, context);
+      first ??= observation;
+      evaluated++;
+      const problems = new Map<string, string>();
+      for (const check of checks) {
+        const problem = check.problem(observation, state.expect);
+        if (problem !== undefined) problems.set(check.name, problem);
+      }
+      problemsOf.set(history, problems);
+      for (const name of problems.keys()) if (!firstFailure.has(name)) firstFailure.set(name, evaluated);
+      return problems.size === 0;
+    },
+    { runs: hasHistory ? context.runs : 1, seed: context.seed, path: context.path },
+  );
+
+  const failing = outcome.counterexample ? (problemsOf.get(outcome.counterexample) ?? new Map<string, string>()) : new Map<string, string>();
+  let shown = first;
+  if (!outcome.ok && outcome.counterexample) shown = await migrateClone(state, outcome.counterexample, context);
+  const properties = checks.map((check): PropertyResult => {
+    const problem = failing.get(check.name);
+    const base = { name: check.name, group: 'migration' as const, ms: outcome.ms, seed: outcome.seed };
+    if (outcome.ok || problem === undefined) {
+      const runs = firstFailure.has(check.name) ? firstFailure.get(check.name)! - 1 : outcome.runs;
+      return { ...base, ok: !firstFailure.has(check.name) || outcome.ok, runs };
+    }
+    return {
+      ...base,
+      ok: false,
+      runs: outcome.runs,
+      path: outcome.path,
+      counterexample: counterexample(state, outcome.counterexample!, context, problem, check.name, outcome.seed, outcome.path ?? ''),
+    };
+  });
+  if (!outcome.ok && failing.size === 0 && outcome.failure) {
+    properties.push({
+      name: 'migration-runs', group: 'migration', ok: false, ms: outcome.ms, seed: outcome.seed, runs: outcome.runs, path: outcome.path,
+      counterexample: { steps: stateSteps(state, outcome.counterexample ?? []), expected: 'the experiment to run', actual: String((outcome.failure as Error)?.message ?? outcome.failure) },
+    });
+  }
+  return {
+    outcome: shown?.outcome ?? 'failed',
+    error: shown?.failure?.message,
+    catalogDiff: shown?.catalogDiff ?? [],
+    properties,
+  };
+}
+
+async function migrateClone(state: StartingState, history: StateHistory, context: MigrationPropertyContext): Promise<MigrationObservation> {
+  const database = await context.templates.clone(state, history, `mig_${state.name}`);
+  try {
+    return await observeMigration(database, context.templates.connectionConfig(database.name), context.migrator, context.to, context.reference);
+  } finally {
+    await database.drop();
+  }
+}
+
+function stateSteps(state: StartingState, history: StateHistory): string[] {
+  let rowsIndex = 0;
+  return state.steps.flatMap((step) => (step.kind === 'rows' ? [`${step.label}:`, ...(history[rowsIndex++]?.summary ?? []).map((line) => `  ${line}`)] : [describeStep(step)]));
+}
+
+const EXPECTED: Record<Expectation, string> = {
+  converge: 'converged (catalog equal to fresh, rows kept, idempotent)',
+  noop: 'noop (nothing applied, nothing changed)',
+  'fail-atomically': 'failed-atomically (error names the constraint and counts violating rows; catalog and data unchanged)',
+  drift: 'drift (recorded as applied, catalog differs from the target)',
+};
+
+function counterexample(
+  state: StartingState,
+  history: StateHistory,
+  context: MigrationPropertyContext,
+  problem: string,
+  check: string,
+  seed: number,
+  path: string,
+): Counterexample {
+  const [headline, ...details] = problem.split('\n');
+  return {
+    steps: [...stateSteps(state, history), `migrate to ${context.to}`],
+    expected: `${check}: ${EXPECTED[state.expect]}`,
+    actual: headline!,
+    sql: history.flatMap((rows) => rows.sql),
+    details,
+    replay: context.replayCommand(state, seed, path),
+  };
+}

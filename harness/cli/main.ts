@@ -1,0 +1,142 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
+import { verify } from '../check/verify.ts';
+import { GROUPS, type PropertyGroup } from '../check/property-result.ts';
+import { SetupError, errorMessage } from '../errors.ts';
+import { chooseProvider, redactPasswords } from '../postgres/index.ts';
+import { formatConsoleReport } from '../report/console-report.ts';
+import { runAllCleanups } from '../shutdown.ts';
+import type { StartingState } from '../states/index.ts';
+import { loadSuite } from './load-suite.ts';
+
+interface VerifyFlags {
+  suite?: string;
+  provider?: string;
+  url?: string;
+  pgVersion?: string;
+  migrations?: string;
+  to?: string;
+  states?: string[];
+  group?: PropertyGroup[];
+  runs: number;
+  seed?: number;
+  path?: string;
+  json?: boolean;
+}
+
+/** Runs the command line; resolves to the exit code (0 all hold, 1 a property failed, 2 usage or setup). */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('constraint-harness')
+    .description('Proves a PostgreSQL constraint migration safe from every starting state, under random application writes.')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  program
+    .command('verify')
+    .description('build every starting state, migrate it, and check the properties')
+    .option('--suite <name>', 'suite folder under properties/ (default: the only one)')
+    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from').choices(['embedded', 'container', 'url']))
+    .option('--url <url>', 'an existing server (implies --provider url; also DATABASE_URL)')
+    .option('--pg-version <major>', 'PostgreSQL major version')
+    .option('--migrations <dir>', 'migration directory (default: the suite\'s own)')
+    .option('--to <revision>', 'verify the chain up to this revision (default: the suite\'s target)')
+    .option('--states <names>', 'comma-separated starting states (default: all)', list)
+    .option('--group <groups>', `comma-separated property groups: ${GROUPS.join(', ')} (default: all)`, groups)
+    .option('--runs <n>', 'runs per property', positiveInteger, 100)
+    .option('--seed <n>', 'seed for every property (default: random, always printed)', integer)
+    .option('--path <path>', 'replay one failing run (fast-check path, with --seed)', replayPath)
+    .option('--json', 'print one JSON document on stdout (logs go to stderr)')
+    .action(async (flags: VerifyFlags) => {
+      exitCode = await runVerify(flags);
+    });
+
+  program
+    .command('states')
+    .description('list the starting states with their stories')
+    .option('--suite <name>', 'suite folder under properties/')
+    .action(async (flags: { suite?: string }) => {
+      const suite = await loadSuite(flags.suite);
+      const width = Math.max(...suite.states.map((state) => state.name.length));
+      for (const state of suite.states) {
+        process.stdout.write(`${state.name.padEnd(width)}  ${state.expect.padEnd(15)}  ${state.story}\n`);
+      }
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`constraint-harness: ${redactPasswords(errorMessage(error))}\n`);
+    await runAllCleanups();
+    return error instanceof SetupError ? 2 : 1;
+  }
+}
+
+async function runVerify(flags: VerifyFlags): Promise<number> {
+  if (flags.path !== undefined && flags.seed === undefined) throw new SetupError('--path replays a failure and needs the --seed it was found with');
+  const suite = await loadSuite(flags.suite);
+  const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const groups = flags.group ?? [...GROUPS];
+  const migrationsDir = flags.migrations ? path.resolve(flags.migrations) : suite.migrationsDir;
+  const log = (line: string) => process.stderr.write(`${redactPasswords(line)}\n`);
+  log(`constraint-harness verify: suite ${suite.name}, seed ${seed}, ${flags.runs} runs per property`);
+  const report = await verify(suite, {
+    provider: chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion }),
+    migrationsDir,
+    to: flags.to,
+    states: flags.states,
+    groups,
+    runs: flags.runs,
+    seed,
+    path: flags.path,
+    replayCommand: (state, group, replaySeed, replayPath) => replayCommand(flags, state, group, replaySeed, replayPath),
+    log,
+  });
+  const output = flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report);
+  process.stdout.write(redactPasswords(output) + '\n');
+  return report.ok ? 0 : 1;
+}
+
+function replayCommand(flags: VerifyFlags, state: StartingState, group: PropertyGroup, seed: number, replayPath: string): string {
+  const parts = ['npx constraint-harness verify', `--states ${state.name}`, `--group ${group}`, `--seed ${seed}`];
+  if (replayPath) parts.push(`--path ${replayPath}`);
+  if (flags.to) parts.push(`--to ${flags.to}`);
+  if (flags.migrations) parts.push(`--migrations ${flags.migrations}`);
+  if (flags.suite) parts.push(`--suite ${flags.suite}`);
+  if (flags.provider && flags.provider !== 'url') parts.push(`--provider ${flags.provider}`);
+  if (flags.pgVersion) parts.push(`--pg-version ${flags.pgVersion}`);
+  return parts.join(' ');
+}
+
+function list(value: string): string[] {
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list');
+  return items;
+}
+
+function groups(value: string): PropertyGroup[] {
+  return list(value).map((group) => {
+    if (!(GROUPS as readonly string[]).includes(group)) throw new InvalidArgumentError(`unknown group "${group}" (groups: ${GROUPS.join(', ')})`);
+    return group as PropertyGroup;
+  });
+}
+
+function integer(value: string): number {
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`"${value}" is not an integer`);
+  return Number(value);
+}
+
+function positiveInteger(value: string): number {
+  const n = integer(value);
+  if (n < 1) throw new InvalidArgumentError('must be at least 1');
+  return n;
+}
+
+function replayPath(value: string): string {
+  if (!/^\d+(:\d+)*$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a fast-check path (e.g. 36:0:2)`);
+  return value;
+}

@@ -1,0 +1,124 @@
+import pg from 'pg';
+import path from 'node:path';
+import { SetupError } from '../errors.ts';
+import { compareRevisions, type Migration } from './migration-file.ts';
+import type { SqlStatement } from './sql-statements.ts';
+
+export const DEFAULT_VERSION_TABLE = 'schema_migrations';
+
+/** A statement of a migration failed: everything a user needs to find it. */
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+  constructor(
+    readonly migration: Migration,
+    readonly statement: SqlStatement,
+    readonly sqlstate: string | undefined,
+    readonly pgMessage: string,
+    readonly constraint: string | undefined,
+    readonly table: string | undefined,
+  ) {
+    super(
+      `${path.basename(migration.file)}:${statement.line}: ${sqlstate ?? 'error'} ${pgMessage}\n  statement: ${oneLine(statement.sql)}`,
+    );
+  }
+}
+
+export interface MigrateResult {
+  /** Revisions applied by this call, in order. */
+  applied: string[];
+}
+
+/**
+ * Applies a chain of migrations to a database up to a revision, each revision in its own
+ * transaction, recording applied revisions in a version table (`version text primary key`,
+ * the dbmate layout).
+ */
+export class Migrator {
+  constructor(
+    readonly migrations: readonly Migration[],
+    readonly versionTable: string = DEFAULT_VERSION_TABLE,
+  ) {}
+
+  /** The revision list up to `to` (inclusive); `to` must name a revision of the chain. */
+  chainTo(to?: string): Migration[] {
+    if (to === undefined) return [...this.migrations];
+    const index = this.migrations.findIndex((migration) => compareRevisions(migration.revision, to) === 0);
+    if (index < 0) {
+      throw new SetupError(`--to ${to} names no revision (have: ${this.migrations.map((m) => m.revision).join(', ')})`);
+    }
+    return this.migrations.slice(0, index + 1);
+  }
+
+  /** The last revision of the chain up to `to`. */
+  target(to?: string): Migration {
+    const chain = this.chainTo(to);
+    return chain[chain.length - 1]!;
+  }
+
+  async appliedRevisions(client: pg.ClientBase): Promise<string[]> {
+    const exists = await client.query('SELECT to_regclass($1) AS oid', [this.versionTable]);
+    if (exists.rows[0].oid === null) return [];
+    const result = await client.query<{ version: string }>(`SELECT version FROM ${pg.escapeIdentifier(this.versionTable)}`);
+    return result.rows.map((row) => row.version).sort(compareRevisions);
+  }
+
+  /** Applies every revision up to `to` that the version table does not list. */
+  async migrate(client: pg.ClientBase, to?: string): Promise<MigrateResult> {
+    await this.ensureVersionTable(client);
+    const done = new Set((await this.appliedRevisions(client)).map((revision) => BigInt(revision)));
+    const applied: string[] = [];
+    for (const migration of this.chainTo(to)) {
+      if (done.has(BigInt(migration.revision))) continue;
+      await this.apply(client, migration, { record: true });
+      applied.push(migration.revision);
+    }
+    return { applied };
+  }
+
+  /**
+   * Runs one migration's statements in a transaction (unless the file opts out), optionally
+   * recording it. Used by `migrate`, and on its own to re-run a revision (idempotency check).
+   */
+  async apply(client: pg.ClientBase, migration: Migration, options: { record: boolean }): Promise<void> {
+    const transactional = migration.transactional;
+    if (transactional) await client.query('BEGIN');
+    try {
+      for (const statement of migration.up) {
+        await runStatement(client, migration, statement);
+      }
+      if (options.record) await this.record(client, migration.revision);
+      if (transactional) await client.query('COMMIT');
+    } catch (error) {
+      if (transactional) await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Writes a revision into the version table without running it (a "stamp"). */
+  async stamp(client: pg.ClientBase, revision: string): Promise<void> {
+    await this.ensureVersionTable(client);
+    await this.record(client, revision);
+  }
+
+  private async record(client: pg.ClientBase, revision: string): Promise<void> {
+    await client.query(`INSERT INTO ${pg.escapeIdentifier(this.versionTable)} (version) VALUES ($1) ON CONFLICT DO NOTHING`, [revision]);
+  }
+
+  private async ensureVersionTable(client: pg.ClientBase): Promise<void> {
+    await client.query(`CREATE TABLE IF NOT EXISTS ${pg.escapeIdentifier(this.versionTable)} (version text PRIMARY KEY)`);
+  }
+}
+
+async function runStatement(client: pg.ClientBase, migration: Migration, statement: SqlStatement): Promise<void> {
+  try {
+    await client.query(statement.sql);
+  } catch (error) {
+    const pgError = error as pg.DatabaseError;
+    throw new MigrationError(migration, statement, pgError.code, pgError.message, pgError.constraint, pgError.table);
+  }
+}
+
+function oneLine(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? flat.slice(0, 297) + '...' : flat;
+}

@@ -1,0 +1,32 @@
+import { SetupError } from '../errors.ts';
+import { EmbeddedPostgresProvider } from './embedded-postgres-provider.ts';
+import type { PostgresProvider, ProviderName } from './postgres-server.ts';
+import { UrlPostgresProvider } from './url-postgres-provider.ts';
+
+export * from './postgres-server.ts';
+export { ScratchDatabases } from './scratch-databases.ts';
+export { EmbeddedPostgresProvider } from './embedded-postgres-provider.ts';
+export { UrlPostgresProvider } from './url-postgres-provider.ts';
+
+export interface ProviderChoice {
+  provider?: string;
+  url?: string;
+  pgVersion?: string;
+}
+
+/** Turns command-line choices into a provider; `--url` or DATABASE_URL imply `url`. */
+export function chooseProvider(choice: ProviderChoice, env: NodeJS.ProcessEnv = process.env): PostgresProvider {
+  const url = choice.url ?? (choice.provider === undefined || choice.provider === 'url' ? env.DATABASE_URL : undefined);
+  const name = (choice.provider ?? (url ? 'url' : 'embedded')) as ProviderName;
+  switch (name) {
+    case 'embedded':
+      return new EmbeddedPostgresProvider({ pgVersion: choice.pgVersion });
+    case 'url':
+      if (!url) throw new SetupError('--provider url needs --url postgres://… or DATABASE_URL');
+      return new UrlPostgresProvider(url);
+    case 'container':
+      throw new SetupError('--provider container is not available yet; use --provider embedded (no Docker needed) or --provider url');
+    default:
+      throw new SetupError(`unknown provider "${String(name)}" (expected embedded, container or url)`);
+  }
+}

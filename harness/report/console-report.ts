@@ -1,0 +1,49 @@
+import type { Counterexample, PropertyResult } from '../check/property-result.ts';
+import type { VerifyReport } from './verify-report.ts';
+
+/** The readable summary `verify` prints on stdout. */
+export function formatConsoleReport(report: VerifyReport): string {
+  const lines: string[] = [];
+  const width = Math.max(...report.states.map((state) => state.name.length), 5);
+  lines.push(`PostgreSQL ${report.postgres.version} (${report.postgres.provider}); migrations ${report.migrations.dir} up to ${report.migrations.to}; seed ${report.seed}`);
+  lines.push('');
+  for (const state of report.states) {
+    const failed = state.properties.filter((property) => !property.ok);
+    const mark = failed.length === 0 ? 'ok  ' : 'FAIL';
+    const runs = Math.max(0, ...state.properties.map((property) => property.runs));
+    const groups = [...new Set(state.properties.map((property) => property.group))].join('+') || 'none';
+    lines.push(
+      `${mark} ${state.name.padEnd(width)}  expect ${state.expect.padEnd(15)} migration ${state.migration.padEnd(17)} ${state.properties.length - failed.length}/${state.properties.length} properties (${groups}, up to ${runs} runs)`,
+    );
+    if (state.migration === 'failed-atomically' && state.error) lines.push(...indent(state.error.split('\n'), 7));
+    if (state.migration === 'drift' && state.catalogDiff) lines.push(...indent(['catalog differs from the target:', ...state.catalogDiff], 7));
+    for (const property of state.properties.filter((p) => p.notes?.length)) lines.push(...indent(property.notes!, 7));
+  }
+  const failures = report.states.flatMap((state) => state.properties.filter((p) => !p.ok).map((p) => ({ state: state.name, property: p })));
+  for (const { state, property } of failures) {
+    lines.push('', ...formatFailure(state, property));
+  }
+  const total = report.states.reduce((sum, state) => sum + state.properties.length, 0);
+  lines.push('', `${report.ok ? 'PASSED' : 'FAILED'}: ${total - failures.length} of ${total} properties hold over ${report.states.length} state(s) (seed ${report.seed})`);
+  return lines.join('\n');
+}
+
+export function formatFailure(state: string, property: PropertyResult): string[] {
+  const lines = [`✗ ${state} / ${property.name} (${property.group}) failed after ${property.runs} run(s); seed ${property.seed}${property.path ? `, path ${property.path}` : ''}`];
+  if (property.counterexample) lines.push(...indent(formatCounterexample(property.counterexample), 2));
+  return lines;
+}
+
+export function formatCounterexample(counterexample: Counterexample): string[] {
+  const lines = ['minimal counterexample:'];
+  counterexample.steps.forEach((step, index) => lines.push(`  ${index + 1}. ${step}`));
+  lines.push(`expected: ${counterexample.expected}`, `actual:   ${counterexample.actual}`);
+  if (counterexample.details?.length) lines.push(...counterexample.details.map((line) => `  ${line}`));
+  if (counterexample.sql?.length) lines.push('sql:', ...counterexample.sql.flatMap((sql) => sql.split('\n').map((line) => `  ${line}`)));
+  if (counterexample.replay) lines.push(`replay:   ${counterexample.replay}`);
+  return lines;
+}
+
+function indent(lines: readonly string[], spaces: number): string[] {
+  return lines.map((line) => ' '.repeat(spaces) + line);
+}

@@ -1,0 +1,88 @@
+/**
+ * Cleanup that must happen however a run ends: normal completion, a thrown error, or
+ * SIGINT/SIGTERM. Resources register an async cleanup (stop a server, drop databases) and,
+ * where possible, a synchronous last resort for the `exit` event (kill a child process,
+ * remove a directory), because nothing asynchronous can run there.
+ */
+
+type AsyncCleanup = () => Promise<void>;
+type SyncCleanup = () => void;
+
+interface Registration {
+  label: string;
+  cleanup: AsyncCleanup;
+  lastResort?: SyncCleanup;
+}
+
+const registrations = new Set<Registration>();
+let signalHandlersInstalled = false;
+let stopping: Promise<void> | undefined;
+const signalListeners = new Set<(signal: NodeJS.Signals) => void>();
+
+export interface CleanupHandle {
+  /** Runs the cleanup now (once) and forgets it. */
+  run(): Promise<void>;
+  /** Forgets the cleanup without running it. */
+  release(): void;
+}
+
+export function registerCleanup(label: string, cleanup: AsyncCleanup, lastResort?: SyncCleanup): CleanupHandle {
+  installHandlers();
+  const registration: Registration = { label, cleanup, lastResort };
+  registrations.add(registration);
+  let done: Promise<void> | undefined;
+  return {
+    run() {
+      if (!done) {
+        registrations.delete(registration);
+        done = cleanup();
+      }
+      return done;
+    },
+    release() {
+      registrations.delete(registration);
+    },
+  };
+}
+
+/** Lets a long phase notice that the run is being interrupted (it should stop early). */
+export function onInterrupt(listener: (signal: NodeJS.Signals) => void): () => void {
+  signalListeners.add(listener);
+  return () => signalListeners.delete(listener);
+}
+
+/** Runs every registered cleanup, newest first; errors are reported, never thrown. */
+export async function runAllCleanups(log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<void> {
+  const pending = [...registrations].reverse();
+  registrations.clear();
+  for (const registration of pending) {
+    try {
+      await registration.cleanup();
+    } catch (error) {
+      log(`cleanup of ${registration.label} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+function installHandlers(): void {
+  if (signalHandlersInstalled) return;
+  signalHandlersInstalled = true;
+  process.on('exit', () => {
+    for (const registration of [...registrations].reverse()) {
+      try {
+        registration.lastResort?.();
+      } catch {
+        // the process is exiting; nothing more can be done
+      }
+    }
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      const code = signal === 'SIGINT' ? 130 : 143;
+      if (stopping) return; // a second signal while cleaning up: keep cleaning
+      process.stderr.write(`\nconstraint-harness: ${signal} received, cleaning up…\n`);
+      for (const listener of signalListeners) listener(signal);
+      stopping = runAllCleanups().finally(() => process.exit(code));
+    });
+  }
+}

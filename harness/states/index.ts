@@ -1,0 +1,2 @@
+export * from './starting-state.ts';
+export * from './state-templates.ts';
