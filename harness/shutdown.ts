@@ -15,6 +15,7 @@ interface Registration {
 }
 
 const registrations = new Set<Registration>();
+let exitHookInstalled = false;
 let signalHandlersInstalled = false;
 let stopping: Promise<void> | undefined;
 const signalListeners = new Set<(signal: NodeJS.Signals) => void>();
@@ -27,7 +28,7 @@ export interface CleanupHandle {
 }
 
 export function registerCleanup(label: string, cleanup: AsyncCleanup, lastResort?: SyncCleanup): CleanupHandle {
-  installHandlers();
+  installExitHook();
   const registration: Registration = { label, cleanup, lastResort };
   registrations.add(registration);
   let done: Promise<void> | undefined;
@@ -64,9 +65,9 @@ export async function runAllCleanups(log: (line: string) => void = (l) => proces
   }
 }
 
-function installHandlers(): void {
-  if (signalHandlersInstalled) return;
-  signalHandlersInstalled = true;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
   process.on('exit', () => {
     for (const registration of [...registrations].reverse()) {
       try {
@@ -76,6 +77,15 @@ function installHandlers(): void {
       }
     }
   });
+}
+
+/**
+ * For programs that own the process (the CLI): on SIGINT/SIGTERM, tell long phases to stop,
+ * run every cleanup, and exit 130/143. A library user keeps its own signal handling.
+ */
+export function installSignalHandlers(): void {
+  if (signalHandlersInstalled) return;
+  signalHandlersInstalled = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       const code = signal === 'SIGINT' ? 130 : 143;

@@ -2,7 +2,6 @@ import pg from 'pg';
 import { diffCatalogs, diffFingerprints, fingerprintContent, formatCatalogDiff, snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
 import { errorMessage } from '../errors.ts';
 import { MigrationError, type Migrator } from '../migrate/index.ts';
-import type { StateDatabase } from '../states/index.ts';
 
 export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'failed';
 
@@ -36,16 +35,13 @@ export interface MigrationObservation {
  * what a second application of the target revision changes.
  */
 export async function observeMigration(
-  database: StateDatabase,
-  config: pg.ClientConfig,
+  client: pg.ClientBase,
   migrator: Migrator,
   to: string,
   reference: CatalogSnapshot,
+  nested: boolean,
 ): Promise<MigrationObservation> {
-  const client = new pg.Client(config);
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
+  {
     const catalogBefore = await snapshotCatalog(client);
     // the version table is the migrator's own bookkeeping; every other row must be kept
     const userData = (catalog: CatalogSnapshot) => fingerprintContent(client, catalog, [migrator.versionTable]);
@@ -53,7 +49,7 @@ export async function observeMigration(
     let applied: string[] = [];
     let failure: MigrationFailure | undefined;
     try {
-      applied = (await migrator.migrate(client, to)).applied;
+      applied = (await migrator.migrate(client, to, { nested })).applied;
     } catch (error) {
       failure = await describeFailure(client, error, reference);
     }
@@ -65,18 +61,16 @@ export async function observeMigration(
       return { outcome: leftovers.length === 0 ? 'failed-atomically' : 'failed', applied, failure, catalogDiff, dataChanges, leftovers, reapplyProblems: [] };
     }
     const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied.length === 0 ? 'drift' : 'failed') : applied.length === 0 ? 'noop' : 'converged';
-    const reapplyProblems = outcome === 'converged' || outcome === 'noop' ? await reapply(client, migrator, to, catalogAfter) : [];
+    const reapplyProblems = outcome === 'converged' || outcome === 'noop' ? await reapply(client, migrator, to, catalogAfter, nested) : [];
     return { outcome, applied, catalogDiff, dataChanges, leftovers: [], reapplyProblems };
-  } finally {
-    await client.end();
   }
 }
 
 /** Runs the target revision again, unrecorded: it must raise nothing and change nothing. */
-async function reapply(client: pg.Client, migrator: Migrator, to: string, catalog: CatalogSnapshot): Promise<string[]> {
+async function reapply(client: pg.ClientBase, migrator: Migrator, to: string, catalog: CatalogSnapshot, nested: boolean): Promise<string[]> {
   const data = await fingerprintContent(client, catalog);
   try {
-    await migrator.apply(client, migrator.target(to), { record: false });
+    await migrator.apply(client, migrator.target(to), { record: false, nested });
   } catch (error) {
     return [`applying ${migrator.target(to).revision} again raised: ${errorMessage(error)}`];
   }
@@ -84,7 +78,7 @@ async function reapply(client: pg.Client, migrator: Migrator, to: string, catalo
   return [...formatCatalogDiff(diffCatalogs(catalog, after)), ...diffFingerprints(data, await fingerprintContent(client, catalog))];
 }
 
-async function describeFailure(client: pg.Client, error: unknown, reference: CatalogSnapshot): Promise<MigrationFailure> {
+async function describeFailure(client: pg.ClientBase, error: unknown, reference: CatalogSnapshot): Promise<MigrationFailure> {
   if (!(error instanceof MigrationError)) return { message: errorMessage(error) };
   const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table };
   if (error.sqlstate === '23514' && error.constraint && error.table) {
@@ -100,7 +94,7 @@ async function describeFailure(client: pg.Client, error: unknown, reference: Cat
  * Counts the rows that make a CHECK constraint fail, using the constraint's definition in the
  * reference catalog (PostgreSQL's error only says "violated by some row").
  */
-async function countViolations(client: pg.Client, table: string, constraint: string, reference: CatalogSnapshot): Promise<number | undefined> {
+async function countViolations(client: pg.ClientBase, table: string, constraint: string, reference: CatalogSnapshot): Promise<number | undefined> {
   const definition = reference.constraints.find((c) => c.name === constraint && (c.table === table || c.table.endsWith(`.${pg.escapeIdentifier(table)}`) || c.table.endsWith(`.${table}`)));
   const check = definition && /^CHECK \((.*)\)( NOT VALID)?$/s.exec(definition.definition);
   if (!definition || !check) return undefined;

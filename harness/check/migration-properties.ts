@@ -1,6 +1,7 @@
+import pg from 'pg';
 import type { CatalogSnapshot } from '../catalog/index.ts';
 import type { Migrator } from '../migrate/index.ts';
-import { describeStep, type Expectation, type StartingState, type StateHistory, type StateTemplates } from '../states/index.ts';
+import { describeStep, type Expectation, type StartingState, type StateDatabase, type StateHistory, type StateTemplates } from '../states/index.ts';
 import { observeMigration, type MigrationObservation, type MigrationOutcome } from './migration-experiment.ts';
 import type { Counterexample, PropertyResult } from './property-result.ts';
 import { runProperty } from './run-property.ts';
@@ -77,6 +78,15 @@ export interface StateMigrationResult {
  * idempotency, atomicity). One experiment per run feeds all checks.
  */
 export async function checkStateMigration(state: StartingState, context: MigrationPropertyContext): Promise<StateMigrationResult> {
+  const workspace = new Workspace(state, context.templates);
+  try {
+    return await runMigrationChecks(state, context, workspace);
+  } finally {
+    await workspace.drop();
+  }
+}
+
+async function runMigrationChecks(state: StartingState, context: MigrationPropertyContext, workspace: Workspace): Promise<StateMigrationResult> {
   const checks = CHECKS.filter((check) => check.appliesTo.includes(state.expect));
   const firstFailure = new Map<string, number>();
   const problemsOf = new WeakMap<StateHistory, Map<string, string>>();
@@ -87,7 +97,7 @@ export async function checkStateMigration(state: StartingState, context: Migrati
   const outcome = await runProperty(
     context.templates.historyArbitrary(state),
     async (history) => {
-      const observation = await migrateClone(state, history, context);
+      const observation = await migrateClone(state, history, context, workspace);
       first ??= observation;
       evaluated++;
       const problems = new Map<string, string>();
@@ -103,14 +113,14 @@ export async function checkStateMigration(state: StartingState, context: Migrati
   );
 
   const failing = outcome.counterexample ? (problemsOf.get(outcome.counterexample) ?? new Map<string, string>()) : new Map<string, string>();
-  let shown = first;
-  if (!outcome.ok && outcome.counterexample) shown = await migrateClone(state, outcome.counterexample, context);
+  const shown = !outcome.ok && outcome.counterexample ? await migrateClone(state, outcome.counterexample, context, workspace) : first;
   const properties = checks.map((check): PropertyResult => {
     const problem = failing.get(check.name);
     const base = { name: check.name, group: 'migration' as const, ms: outcome.ms, seed: outcome.seed };
-    if (outcome.ok || problem === undefined) {
-      const runs = firstFailure.has(check.name) ? firstFailure.get(check.name)! - 1 : outcome.runs;
-      return { ...base, ok: !firstFailure.has(check.name) || outcome.ok, runs };
+    if (problem === undefined) {
+      // held on the minimal case; if it failed on some earlier, unshrunk run, say so
+      const failedAt = firstFailure.get(check.name);
+      return failedAt === undefined ? { ...base, ok: true, runs: outcome.runs } : { ...base, ok: false, runs: failedAt, notes: [`failed on run ${failedAt}, not on the minimal case`] };
     }
     return {
       ...base,
@@ -134,12 +144,42 @@ export async function checkStateMigration(state: StartingState, context: Migrati
   };
 }
 
-async function migrateClone(state: StartingState, history: StateHistory, context: MigrationPropertyContext): Promise<MigrationObservation> {
-  const database = await context.templates.clone(state, history, `mig_${state.name}`);
+/**
+ * One run: the state completed with this history, migrated, observed. When every revision is
+ * transactional the run happens inside one transaction on a single clone of the state and is
+ * rolled back afterwards (each revision under a savepoint, which fails and rolls back exactly
+ * like its own transaction); otherwise every run gets a clone of its own.
+ */
+async function migrateClone(state: StartingState, history: StateHistory, context: MigrationPropertyContext, workspace: Workspace): Promise<MigrationObservation> {
+  const nested = context.migrator.canNest(context.to);
+  const database = nested ? await workspace.database() : await context.templates.cloneWithoutHistory(state, `mig_${state.name}`);
+  const client = new pg.Client(context.templates.connectionConfig(database.name));
+  client.on('error', () => undefined);
+  await client.connect();
   try {
-    return await observeMigration(database, context.templates.connectionConfig(database.name), context.migrator, context.to, context.reference);
+    if (nested) await client.query('BEGIN');
+    await context.templates.completeState(client, state, history, nested);
+    return await observeMigration(client, context.migrator, context.to, context.reference, nested);
   } finally {
-    await database.drop();
+    if (nested) await client.query('ROLLBACK').catch(() => undefined);
+    await client.end();
+    if (!nested) await database.drop();
+  }
+}
+
+/** The one clone of a state that transactional runs share. */
+class Workspace {
+  private clone: Promise<StateDatabase> | undefined;
+  constructor(
+    private readonly state: StartingState,
+    private readonly templates: StateTemplates,
+  ) {}
+  database(): Promise<StateDatabase> {
+    this.clone ??= this.templates.cloneWithoutHistory(this.state, `mig_${this.state.name}`);
+    return this.clone;
+  }
+  async drop(): Promise<void> {
+    if (this.clone) await (await this.clone).drop();
   }
 }
 

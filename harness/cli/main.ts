@@ -5,7 +5,7 @@ import { GROUPS, type PropertyGroup } from '../check/property-result.ts';
 import { SetupError, errorMessage } from '../errors.ts';
 import { chooseProvider, redactPasswords } from '../postgres/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
-import { runAllCleanups } from '../shutdown.ts';
+import { installSignalHandlers, runAllCleanups } from '../shutdown.ts';
 import type { StartingState } from '../states/index.ts';
 import { loadSuite } from './load-suite.ts';
 
@@ -26,6 +26,7 @@ interface VerifyFlags {
 
 /** Runs the command line; resolves to the exit code (0 all hold, 1 a property failed, 2 usage or setup). */
 export async function main(argv: string[]): Promise<number> {
+  installSignalHandlers();
   let exitCode = 0;
   const program = new Command('constraint-harness')
     .description('Proves a PostgreSQL constraint migration safe from every starting state, under random application writes.')

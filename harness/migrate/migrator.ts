@@ -23,6 +23,11 @@ export class MigrationError extends Error {
   }
 }
 
+export interface ApplyOptions {
+  /** The caller holds an open transaction: use savepoints instead of BEGIN/COMMIT. */
+  nested?: boolean;
+}
+
 export interface MigrateResult {
   /** Revisions applied by this call, in order. */
   applied: string[];
@@ -62,14 +67,23 @@ export class Migrator {
     return result.rows.map((row) => row.version).sort(compareRevisions);
   }
 
-  /** Applies every revision up to `to` that the version table does not list. */
-  async migrate(client: pg.ClientBase, to?: string): Promise<MigrateResult> {
+  /** True when every revision up to `to` may run inside a transaction the caller opened. */
+  canNest(to?: string): boolean {
+    return this.chainTo(to).every((migration) => migration.transactional);
+  }
+
+  /**
+   * Applies every revision up to `to` that the version table does not list. With `nested`,
+   * the caller has opened a transaction and each revision runs under a savepoint instead, so
+   * a failed revision is rolled back exactly as its own transaction would be.
+   */
+  async migrate(client: pg.ClientBase, to?: string, options: ApplyOptions = {}): Promise<MigrateResult> {
     await this.ensureVersionTable(client);
     const done = new Set((await this.appliedRevisions(client)).map((revision) => BigInt(revision)));
     const applied: string[] = [];
     for (const migration of this.chainTo(to)) {
       if (done.has(BigInt(migration.revision))) continue;
-      await this.apply(client, migration, { record: true });
+      await this.apply(client, migration, { record: true, nested: options.nested });
       applied.push(migration.revision);
     }
     return { applied };
@@ -79,17 +93,24 @@ export class Migrator {
    * Runs one migration's statements in a transaction (unless the file opts out), optionally
    * recording it. Used by `migrate`, and on its own to re-run a revision (idempotency check).
    */
-  async apply(client: pg.ClientBase, migration: Migration, options: { record: boolean }): Promise<void> {
+  async apply(client: pg.ClientBase, migration: Migration, options: ApplyOptions & { record: boolean }): Promise<void> {
+    if (options.nested && !migration.transactional) {
+      throw new Error(`${path.basename(migration.file)} runs outside a transaction and cannot be nested`);
+    }
+    const savepoint = `migrate_${migration.revision}`;
+    const [begin, commit, rollback] = options.nested
+      ? [`SAVEPOINT ${savepoint}`, `RELEASE SAVEPOINT ${savepoint}`, `ROLLBACK TO SAVEPOINT ${savepoint}`]
+      : ['BEGIN', 'COMMIT', 'ROLLBACK'];
     const transactional = migration.transactional;
-    if (transactional) await client.query('BEGIN');
+    if (transactional) await client.query(begin);
     try {
       for (const statement of migration.up) {
         await runStatement(client, migration, statement);
       }
       if (options.record) await this.record(client, migration.revision);
-      if (transactional) await client.query('COMMIT');
+      if (transactional) await client.query(commit);
     } catch (error) {
-      if (transactional) await client.query('ROLLBACK').catch(() => undefined);
+      if (transactional) await client.query(rollback).catch(() => undefined);
       throw error;
     }
   }

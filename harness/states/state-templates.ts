@@ -56,32 +56,44 @@ export class StateTemplates {
 
   /** A fresh copy of the state with the given history, ready to be migrated. */
   async clone(state: StartingState, history: StateHistory, label = state.name): Promise<StateDatabase> {
-    const template = await this.build(state);
-    const name = await this.databases.create(label, template);
+    const database = await this.cloneWithoutHistory(state, label);
     try {
-      await this.withClient(name, async (client) => {
-        let rowsIndex = 0;
-        for (const step of perCloneSteps(state)) {
-          await this.runStep(client, state, step, step.kind === 'rows' ? history[rowsIndex++] : undefined);
-        }
-      });
+      await this.withClient(database.name, (client) => this.completeState(client, state, history, false));
     } catch (error) {
-      await this.databases.drop(name);
+      await database.drop();
       throw error;
     }
-    return { name, state, history, drop: () => this.databases.drop(name) };
+    return { ...database, history };
+  }
+
+  /** A copy of the template alone; `completeState` adds a history later (e.g. inside a transaction). */
+  async cloneWithoutHistory(state: StartingState, label = state.name): Promise<StateDatabase> {
+    const template = await this.build(state);
+    const name = await this.databases.create(label, template);
+    return { name, state, history: [], drop: () => this.databases.drop(name) };
+  }
+
+  /**
+   * Runs the steps a template leaves out: the generated rows and whatever follows them.
+   * `nested`: the client is inside a transaction the caller will roll back.
+   */
+  async completeState(client: pg.ClientBase, state: StartingState, history: StateHistory, nested: boolean): Promise<void> {
+    let rowsIndex = 0;
+    for (const step of perCloneSteps(state)) {
+      await this.runStep(client, state, step, step.kind === 'rows' ? history[rowsIndex++] : undefined, nested);
+    }
   }
 
   connectionConfig(database: string): pg.ClientConfig {
     return this.databases.server.connectionConfig(database);
   }
 
-  private async runStep(client: pg.Client, state: StartingState, step: StateStep, rows: GeneratedRows | undefined): Promise<void> {
+  private async runStep(client: pg.ClientBase, state: StartingState, step: StateStep, rows: GeneratedRows | undefined, nested = false): Promise<void> {
     const where = `state ${state.name}, step ${describeStep(step)}`;
     try {
       switch (step.kind) {
         case 'migrate':
-          await this.migrator.migrate(client, step.to);
+          await this.migrator.migrate(client, step.to, { nested });
           return;
         case 'sql':
           await client.query(step.sql);

@@ -1,0 +1,16 @@
+import os from 'node:os';
+import { formatLines } from './measure.ts';
+import { benchStartup } from './startup.ts';
+
+/** `npm run bench`: every figure SPEC §8 asks for, measured on this machine now. */
+async function main(): Promise<void> {
+  process.stdout.write(`constraint-harness benchmark — node ${process.version}, ${os.cpus().length} cores, ${os.platform()}-${os.arch()}\n\n`);
+  const startup = await benchStartup();
+  try {
+    process.stdout.write(formatLines('Start-up', startup.lines) + '\n');
+  } finally {
+    await startup.server.stop();
+  }
+}
+
+await main();

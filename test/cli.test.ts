@@ -1,0 +1,61 @@
+import { inject, describe, expect, it } from 'vitest';
+import { chainWith, migrationsDir, runCli } from './helpers.ts';
+
+const url = () => inject('databaseUrl');
+
+describe('constraint-harness command line', () => {
+  it('lists the starting states with their stories', async () => {
+    const result = await runCli(['states']);
+    expect(result.code).toBe(0);
+    const names = result.stdout.trim().split('\n').map((line) => line.split(/\s+/)[0]);
+    expect(names).toEqual(['fresh', 'prod-drift', 'prod-drift-inflight', 'staging', 'already-migrated', 'schema-ahead', 'unrepaired-orphans', 'prod-drift-not-valid', 'stamped-not-run']);
+    expect(result.stdout).toMatch(/stamped-not-run\s+drift\s+The version table says 0031/);
+  });
+
+  it('verify --json prints one JSON document of the SPEC shape on stdout, logs on stderr, exit 0', async () => {
+    const result = await runCli(['verify', '--url', url(), '--group', 'migration', '--states', 'prod-drift,stamped-not-run', '--runs', '3', '--seed', '7', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ ok: true, postgres: { provider: 'url' }, migrations: { to: '0031' } });
+    expect(report.postgres.version).toMatch(/^\d+(\.\d+)?/);
+    expect(report.states.map((s: { name: string }) => s.name)).toEqual(['prod-drift', 'stamped-not-run']);
+    expect(report.states[0]).toMatchObject({ name: 'prod-drift', expect: 'converge', migration: 'converged' });
+    expect(report.states[1]).toMatchObject({ name: 'stamped-not-run', expect: 'drift', migration: 'drift' });
+    for (const property of report.states[0].properties) {
+      expect(property).toMatchObject({ group: 'migration', ok: true, seed: 7 });
+      expect(typeof property.runs).toBe('number');
+      expect(typeof property.ms).toBe('number');
+    }
+    expect(result.stderr).toContain('seed 7');
+    expect(result.stdout + result.stderr).not.toContain(new URL(url()).password);
+  });
+
+  it('exits 1 with a counterexample and a replay command when a property fails', async () => {
+    const dir = chainWith({ '0031_outcome_requires_inference.sql': "ALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (outcome_status IS NULL OR inference_id IS NOT NULL);\n" });
+    const result = await runCli(['verify', '--url', url(), '--migrations', dir, '--group', 'migration', '--states', 'prod-drift', '--runs', '3', '--seed', '11']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✗ prod-drift \/ outcome-as-expected \(migration\) failed/);
+    expect(result.stdout).toMatch(/actual: +failed-atomically: 0031_outcome_requires_inference\.sql:1: 42710/);
+    expect(result.stdout).toMatch(/replay: +npx constraint-harness verify --states prod-drift --group migration --seed 11 --path \S+ --migrations /);
+    expect(result.stdout).toMatch(/^FAILED: /m);
+  });
+
+  it.each([
+    ['an unknown state', ['--states', 'nope'], /^constraint-harness: unknown state "nope" \(states: fresh, /],
+    ['an unknown group', ['--group', 'nope'], /unknown group "nope"/],
+    ['a --to that names no revision', ['--to', '0029'], /^constraint-harness: --to 0029 names no revision/],
+    ['a missing migrations directory', ['--migrations', '/nonexistent'], /^constraint-harness: migrations directory \/nonexistent does not exist/],
+    ['an empty migrations directory', ['--migrations', migrationsDir({})], /has no migration files/],
+    ['a bad seed', ['--seed', 'abc'], /"abc" is not an integer/],
+    ['a path without a seed', ['--path', '3:1'], /--path replays a failure and needs the --seed/],
+    ['an unreachable server', ['--url', 'postgres://u:hunter2@127.0.0.1:1/x'], /^constraint-harness: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/],
+  ])('exits 2 with one line for %s', async (_label, args, message) => {
+    const needsServer = !args.includes('--url');
+    const result = await runCli(['verify', ...(needsServer ? ['--url', url()] : []), '--runs', '1', ...args]);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n').filter((line) => !line.startsWith('constraint-harness verify:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(result.stderr).not.toContain('hunter2');
+  });
+});

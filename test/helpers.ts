@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import { ScratchDatabases, UrlPostgresProvider, type PostgresServer } from '../harness/postgres/index.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const MIGRATIONS = path.join(ROOT, 'migrations');
+
+/** The shared test server, reached like any existing server (the URL provider). */
+export async function sharedServer(): Promise<{ server: PostgresServer; databases: ScratchDatabases; url: string }> {
+  const url = inject('databaseUrl');
+  const server = await new UrlPostgresProvider(url).start();
+  return { server, databases: new ScratchDatabases(server), url };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real command line, as a user would. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'bin/constraint-harness.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A temporary migrations directory holding the given files. */
+export function migrationsDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ch-migrations-'));
+  mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+  return dir;
+}
+
+/** The repo's own chain with some files replaced or added (by file name; a null removes one). */
+export function chainWith(changes: Record<string, string | null>): string {
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(MIGRATIONS)) files[name] = readFileSync(path.join(MIGRATIONS, name), 'utf8');
+  for (const [name, content] of Object.entries(changes)) {
+    if (content === null) delete files[name];
+    else files[name] = content;
+  }
+  return migrationsDir(files);
+}
