@@ -1,4 +1,5 @@
 import type { StartingState } from '../states/index.ts';
+import type { WriteScenario } from './write-scenario.ts';
 
 /**
  * What a suite under `properties/` hands the engine. The engine knows nothing else about the
@@ -11,4 +12,6 @@ export interface Suite {
   /** The revision the chain is verified up to by default. */
   target: string;
   states: StartingState[];
+  /** Model-based write properties (group `writes`), run in every state that migrated. */
+  writes?: WriteScenario[];
 }

@@ -6,6 +6,7 @@ import { ScratchDatabases, type PostgresProvider } from '../postgres/index.ts';
 import type { StateReport, VerifyReport } from '../report/verify-report.ts';
 import { StateTemplates, type StartingState } from '../states/index.ts';
 import { checkStateMigration } from './migration-properties.ts';
+import { checkWrites, prepareWriteTarget, type WriteContext } from './write-properties.ts';
 import type { PropertyGroup, PropertyResult } from './property-result.ts';
 import type { Suite } from './suite.ts';
 
@@ -79,6 +80,13 @@ export async function verify(suite: Suite, options: VerifyOptions, timings?: Set
         if (result.catalogDiff.length) report.catalogDiff = result.catalogDiff;
         report.properties.push(...result.properties);
       }
+      if (options.groups.includes('writes') && suite.writes?.length) {
+        await runWrites(suite, state, report, {
+          templates, migrator, to, reference: 'catalog' in reference ? reference.catalog : undefined,
+          runs: options.runs, seed: options.seed, path: options.path,
+          replayCommand: (s, seed, path) => options.replayCommand(s, 'writes', seed, path),
+        });
+      }
       options.log(`${state.name}: ${report.properties.every((p) => p.ok) ? 'ok' : 'FAILED'}`);
       reports.push(report);
     }
@@ -92,6 +100,22 @@ export async function verify(suite: Suite, options: VerifyOptions, timings?: Set
   } finally {
     await databases.close();
     await server.stop();
+  }
+}
+
+/** The writes group for one state: one migrated database, every scenario on fresh keys. */
+async function runWrites(suite: Suite, state: StartingState, report: StateReport, context: WriteContext): Promise<void> {
+  const target = await prepareWriteTarget(state, context);
+  if ('skipped' in target) {
+    report.skipped = [...(report.skipped ?? []), `writes: ${target.skipped}`];
+    return;
+  }
+  try {
+    for (const scenario of suite.writes ?? []) {
+      report.properties.push((await checkWrites(state, scenario, target.database, context)).property);
+    }
+  } finally {
+    await target.database.drop();
   }
 }
 

@@ -18,6 +18,7 @@ export function formatConsoleReport(report: VerifyReport): string {
     if (state.migration === 'failed-atomically' && state.error) lines.push(...indent(state.error.split('\n'), 7));
     if (state.migration === 'drift' && state.catalogDiff) lines.push(...indent(['catalog differs from the target:', ...state.catalogDiff], 7));
     for (const property of state.properties.filter((p) => p.notes?.length)) lines.push(...indent(property.notes!, 7));
+    if (state.skipped?.length) lines.push(...indent(state.skipped.map((reason) => `not run: ${reason}`), 7));
   }
   const failures = report.states.flatMap((state) => state.properties.filter((p) => !p.ok).map((p) => ({ state: state.name, property: p })));
   for (const { state, property } of failures) {

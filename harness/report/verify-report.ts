@@ -20,5 +20,7 @@ export interface StateReport {
   error?: string;
   /** Catalog differences from fresh (drift, or a migration that did not converge). */
   catalogDiff?: string[];
+  /** Groups not run in this state, and why (e.g. writes after a failed migration). */
+  skipped?: string[];
   properties: PropertyResult[];
 }

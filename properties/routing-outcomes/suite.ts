@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Suite } from '../../harness/check/suite.ts';
 import { STATES } from './states.ts';
+import { writeScenarios } from './writes.ts';
 
 /** AIN-300: routing_outcomes must link a final router-chosen outcome to its inference. */
 export const routingOutcomesSuite: Suite = {
@@ -8,6 +9,7 @@ export const routingOutcomesSuite: Suite = {
   migrationsDir: fileURLToPath(new URL('../../migrations', import.meta.url)),
   target: '0031',
   states: STATES,
+  writes: writeScenarios,
 };
 
 export default routingOutcomesSuite;

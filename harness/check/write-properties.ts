@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import pg from 'pg';
+import { diffCatalogs, snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
+import { errorMessage } from '../errors.ts';
+import type { Migrator } from '../migrate/index.ts';
+import type { StartingState, StateDatabase, StateHistory, StateTemplates } from '../states/index.ts';
+import type { PropertyResult } from './property-result.ts';
+import { runProperty } from './run-property.ts';
+import { inlineParameters } from './sql-literals.ts';
+import { formatActual, formatExpected, matches, outcomeOf, outcomeOfError, type ExpectedOutcome, type StepOutcome } from './step-outcome.ts';
+import type { Operation, WriteScenario } from './write-scenario.ts';
+
+export interface WriteContext {
+  templates: StateTemplates;
+  migrator: Migrator;
+  to: string;
+  reference: CatalogSnapshot | undefined;
+  runs: number;
+  seed: number;
+  path?: string;
+  replayCommand: (state: StartingState, seed: number, path: string) => string;
+}
+
+/** One executed step of a run. */
+export interface StepRecord {
+  label: string;
+  /** The statement with its parameters inlined, runnable on its own. */
+  sql: string;
+  expected: ExpectedOutcome;
+  actual: StepOutcome;
+}
+
+/** The migrated database a state's write runs share, or why the state is not written to. */
+export type WriteTarget = { database: StateDatabase; history: StateHistory } | { skipped: string };
+
+/**
+ * Builds the one database all write runs of a state use: the state with the history the seed
+ * picks, migrated to the target. A state whose migration failed, or whose expected drift
+ * showed, is not written to (SPEC §6).
+ */
+export async function prepareWriteTarget(state: StartingState, context: WriteContext): Promise<WriteTarget> {
+  const [history] = fc.sample(context.templates.historyArbitrary(state), { seed: context.seed, numRuns: 1 });
+  const database = await context.templates.clone(state, history!, `writes_${state.name}`);
+  const client = await connect(context.templates.connectionConfig(database.name));
+  try {
+    const { applied } = await context.migrator.migrate(client, context.to);
+    if (state.expect === 'drift' && applied.length === 0 && context.reference) {
+      const diff = diffCatalogs(context.reference, await snapshotCatalog(client));
+      if (diff.length > 0) return skip(database, 'drift was expected: reported, not written to');
+    }
+    return { database, history: history! };
+  } catch (error) {
+    return skip(database, `migration failed: ${errorMessage(error).split('\n')[0]}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function skip(database: StateDatabase, reason: string): Promise<WriteTarget> {
+  await database.drop();
+  return { skipped: reason };
+}
+
+export interface WriteCheckResult {
+  property: PropertyResult;
+  /** The steps of the minimal failing run, for repro scripts. */
+  failingSteps?: StepRecord[];
+}
+
+/** Runs one write scenario against a prepared state database: fresh keys per run, no clones. */
+export async function checkWrites(state: StartingState, scenario: WriteScenario, database: StateDatabase, context: WriteContext): Promise<WriteCheckResult> {
+  const client = await connect(context.templates.connectionConfig(database.name));
+  const recorded = new WeakMap<readonly Operation[], { steps: StepRecord[]; problem: string }>();
+  try {
+    const outcome = await runProperty(
+      scenario.operations,
+      async (operations) => {
+        const result = await executeRun(client, scenario, operations);
+        if (result.problem) recorded.set(operations, { steps: result.steps, problem: result.problem });
+        return result.problem === undefined;
+      },
+      { runs: context.runs, seed: context.seed, path: context.path },
+    );
+    const base = { name: scenario.name, group: 'writes' as const, runs: outcome.runs, ms: outcome.ms, seed: outcome.seed };
+    if (outcome.ok) return { property: { ...base, ok: true } };
+    const failing = outcome.counterexample ? recorded.get(outcome.counterexample) : undefined;
+    if (!failing) {
+      return { property: { ...base, ok: false, path: outcome.path, counterexample: { steps: [], expected: 'the run to complete', actual: errorMessage(outcome.failure) } } };
+    }
+    const last = failing.steps[failing.steps.length - 1];
+    const stepMismatch = last !== undefined && !matches(last.expected, last.actual);
+    return {
+      property: {
+        ...base,
+        ok: false,
+        path: outcome.path,
+        counterexample: {
+          steps: failing.steps.map((step) => step.label),
+          expected: stepMismatch ? formatExpected(last.expected) : 'the final table to equal the model, with no orphan',
+          actual: stepMismatch ? formatActual(last.actual) : failing.problem,
+          sql: failing.steps.map((step) => `${step.sql};  -- expected ${formatExpected(step.expected)}, actual ${formatActual(step.actual)}`),
+          replay: context.replayCommand(state, outcome.seed, outcome.path ?? ''),
+        },
+      },
+      failingSteps: failing.steps,
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs the operations one statement at a time; stops at the first outcome the model did not predict. */
+async function executeRun(client: pg.ClientBase, scenario: WriteScenario, operations: readonly Operation[]): Promise<{ steps: StepRecord[]; problem?: string }> {
+  const run = scenario.begin();
+  const steps: StepRecord[] = [];
+  for (const operation of operations) {
+    const statement = run.statement(operation);
+    const expected = run.predict(operation);
+    let actual: StepOutcome;
+    try {
+      actual = outcomeOf(await client.query(statement.sql, statement.parameters as unknown[]));
+    } catch (error) {
+      actual = outcomeOfError(error);
+    }
+    steps.push({ label: operation.label, sql: inlineParameters(statement.sql, statement.parameters), expected, actual });
+    if (!matches(expected, actual)) {
+      return { steps, problem: `${operation.label}: expected ${formatExpected(expected)}, actual ${formatActual(actual)}` };
+    }
+  }
+  const problems = await run.finalProblems(client);
+  return problems.length ? { steps, problem: problems.join('; ') } : { steps };
+}
+
+async function connect(config: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
