@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { formatLines } from './measure.ts';
 import { benchStartup } from './startup.ts';
+import { benchWrites } from './writes.ts';
 
 /** `npm run bench`: every figure SPEC §8 asks for, measured on this machine now. */
 async function main(): Promise<void> {
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   } finally {
     await startup.server.stop();
   }
+  process.stdout.write('\n' + formatLines('Write path', await benchWrites()) + '\n');
 }
 
 await main();

@@ -12,6 +12,8 @@ export interface Counterexample {
   details?: string[];
   /** One command that replays this failure. */
   replay?: string;
+  /** One command that prints this failure as a self-contained SQL script. */
+  script?: string;
 }
 
 /** What a property reports, whichever group it belongs to. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import pg from 'pg';
 import { diffCatalogs, snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
@@ -8,7 +9,7 @@ import type { PropertyResult } from './property-result.ts';
 import { runProperty } from './run-property.ts';
 import { inlineParameters } from './sql-literals.ts';
 import { formatActual, formatExpected, matches, outcomeOf, outcomeOfError, type ExpectedOutcome, type StepOutcome } from './step-outcome.ts';
-import type { Operation, WriteScenario } from './write-scenario.ts';
+import type { Operation, Statement, WriteScenario } from './write-scenario.ts';
 
 export interface WriteContext {
   templates: StateTemplates;
@@ -19,6 +20,8 @@ export interface WriteContext {
   seed: number;
   path?: string;
   replayCommand: (state: StartingState, seed: number, path: string) => string;
+  /** The command that prints a failure as a SQL script (`repro`), when there is one. */
+  scriptCommand?: (state: StartingState, seed: number, path: string) => string;
 }
 
 /** One executed step of a run. */
@@ -100,6 +103,7 @@ export async function checkWrites(state: StartingState, scenario: WriteScenario,
           actual: stepMismatch ? formatActual(last.actual) : failing.problem,
           sql: failing.steps.map((step) => `${step.sql};  -- expected ${formatExpected(step.expected)}, actual ${formatActual(step.actual)}`),
           replay: context.replayCommand(state, outcome.seed, outcome.path ?? ''),
+          script: context.scriptCommand?.(state, outcome.seed, outcome.path ?? ''),
         },
       },
       failingSteps: failing.steps,
@@ -118,7 +122,7 @@ async function executeRun(client: pg.ClientBase, scenario: WriteScenario, operat
     const expected = run.predict(operation);
     let actual: StepOutcome;
     try {
-      actual = outcomeOf(await client.query(statement.sql, statement.parameters as unknown[]));
+      actual = outcomeOf(await client.query(prepared(statement)));
     } catch (error) {
       actual = outcomeOfError(error);
     }
@@ -130,6 +134,18 @@ async function executeRun(client: pg.ClientBase, scenario: WriteScenario, operat
   const problems = await run.finalProblems(client);
   return problems.length ? { steps, problem: problems.join('; ') } : { steps };
 }
+
+/**
+ * A write path sends a handful of distinct statements thousands of times: naming them makes
+ * pg prepare each once per connection and then only bind and execute it.
+ */
+export function prepared(statement: Statement): pg.QueryConfig {
+  let name = preparedNames.get(statement.sql);
+  if (!name) preparedNames.set(statement.sql, (name = `ch_${createHash('sha1').update(statement.sql).digest('hex').slice(0, 16)}`));
+  return { name, text: statement.sql, values: statement.parameters as unknown[] };
+}
+
+const preparedNames = new Map<string, string>();
 
 async function connect(config: pg.ClientConfig): Promise<pg.Client> {
   const client = new pg.Client(config);

@@ -1,5 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { reproduce } from '../check/repro.ts';
 import { verify } from '../check/verify.ts';
 import { GROUPS, type PropertyGroup } from '../check/property-result.ts';
 import { SetupError, errorMessage } from '../errors.ts';
@@ -8,6 +10,19 @@ import { formatConsoleReport } from '../report/console-report.ts';
 import { installSignalHandlers, runAllCleanups } from '../shutdown.ts';
 import type { StartingState } from '../states/index.ts';
 import { loadSuite } from './load-suite.ts';
+
+interface ReproFlags {
+  seed: number;
+  path: string;
+  state: string;
+  suite?: string;
+  provider?: string;
+  url?: string;
+  pgVersion?: string;
+  migrations?: string;
+  to?: string;
+  out?: string;
+}
 
 interface VerifyFlags {
   suite?: string;
@@ -53,6 +68,38 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('repro')
+    .description('turn a failing write run (its seed and path) into a self-contained SQL script')
+    .requiredOption('--seed <n>', 'the seed the failure printed', integer)
+    .requiredOption('--path <path>', 'the path the failure printed', replayPath)
+    .requiredOption('--state <name>', 'the state it failed in')
+    .option('--suite <name>', 'suite folder under properties/ (default: the only one)')
+    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from').choices(['embedded', 'container', 'url']))
+    .option('--url <url>', 'an existing server (implies --provider url; also DATABASE_URL)')
+    .option('--pg-version <major>', 'PostgreSQL major version')
+    .option('--migrations <dir>', 'migration directory (default: the suite\'s own)')
+    .option('--to <revision>', 'the revision the failure was found at')
+    .option('--out <file>', 'write the script to a file instead of stdout')
+    .action(async (flags: ReproFlags) => {
+      const suite = await loadSuite(flags.suite);
+      const script = await reproduce(suite, {
+        provider: chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion }),
+        migrationsDir: flags.migrations ? path.resolve(flags.migrations) : suite.migrationsDir,
+        to: flags.to,
+        state: flags.state,
+        seed: flags.seed,
+        path: flags.path,
+        log: (line) => process.stderr.write(`${redactPasswords(line)}\n`),
+      });
+      if (flags.out) {
+        await writeFile(flags.out, script);
+        process.stderr.write(`wrote ${flags.out}: run it with psql -X -f ${flags.out} against an empty database\n`);
+      } else {
+        process.stdout.write(script);
+      }
+    });
+
+  program
     .command('states')
     .description('list the starting states with their stories')
     .option('--suite <name>', 'suite folder under properties/')
@@ -95,6 +142,7 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
     seed,
     path: flags.path,
     replayCommand: (state, group, replaySeed, replayPath) => replayCommand(flags, state, group, replaySeed, replayPath),
+    scriptCommand: (state, group, replaySeed, replayPath) => replayCommand(flags, state, group, replaySeed, replayPath).replace(/^npx constraint-harness verify --states (\S+) --group \S+/, 'npx constraint-harness repro --state $1'),
     log,
   });
   const output = flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report);

@@ -70,8 +70,10 @@ async function readMigration(dir: string, name: string): Promise<Migration> {
   try {
     statements = splitStatements(body, lineOffset);
   } catch (error) {
-    if (error instanceof SqlSyntaxError) throw new SetupError(`${file}:${error.line}: ${error.message}`);
-    throw error;
+    if (!(error instanceof SqlSyntaxError)) throw error;
+    // A file the parser rejects is a faulty migration, not a usage error: send it to the
+    // server as it is, so that applying it fails with the server's own SQLSTATE and position.
+    statements = [{ sql: body.trim(), line: lineOffset + 1 + leadingBlankLines(body), kind: 'Unparsed' }];
   }
   return {
     revision: revision!,
@@ -80,6 +82,10 @@ async function readMigration(dir: string, name: string): Promise<Migration> {
     up: statements.filter((statement) => statement.kind !== 'TransactionStmt'),
     transactional: !/\btransaction:false\b/.test(options),
   };
+}
+
+function leadingBlankLines(text: string): number {
+  return /^\s*/.exec(text)![0].split('\n').length - 1;
 }
 
 function upPart(text: string): { body: string; lineOffset: number; options: string } {

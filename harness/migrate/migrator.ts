@@ -135,7 +135,10 @@ async function runStatement(client: pg.ClientBase, migration: Migration, stateme
     await client.query(statement.sql);
   } catch (error) {
     const pgError = error as pg.DatabaseError;
-    throw new MigrationError(migration, statement, pgError.code, pgError.message, pgError.constraint, pgError.table);
+    // with a position (syntax errors), point at the line inside the statement
+    const line = pgError.position ? statement.line + statement.sql.slice(0, Number(pgError.position) - 1).split('\n').length - 1 : statement.line;
+    const at = line === statement.line ? statement : { ...statement, line };
+    throw new MigrationError(migration, at, pgError.code, pgError.message, pgError.constraint, pgError.table);
   }
 }
 

@@ -42,6 +42,7 @@ export function formatCounterexample(counterexample: Counterexample): string[] {
   if (counterexample.details?.length) lines.push(...counterexample.details.map((line) => `  ${line}`));
   if (counterexample.sql?.length) lines.push('sql:', ...counterexample.sql.flatMap((sql) => sql.split('\n').map((line) => `  ${line}`)));
   if (counterexample.replay) lines.push(`replay:   ${counterexample.replay}`);
+  if (counterexample.script) lines.push(`script:   ${counterexample.script}`);
   return lines;
 }
 

@@ -49,7 +49,6 @@ export const NEW_PREDICATE_SQL = `ALTER TABLE routing_outcomes
   ADD CONSTRAINT ${CONSTRAINT_NAME} CHECK (outcome_status IS NULL OR decision_rule_override IS NOT NULL
     OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL)`;
 
-/** Orphans, found by a query written from the rule above (not from the constraint). */
-export const ORPHANS_SQL = `SELECT id FROM routing_outcomes
-  WHERE outcome_status IS NOT NULL AND decision_rule = 'cheapest_clearing_floor'
-    AND decision_rule_override IS NULL AND inference_id IS NULL`;
+/** The rule above as a condition on one routing_outcomes row (written from the rule, not from the constraint). */
+export const IS_ORPHAN_SQL = `(outcome_status IS NOT NULL AND decision_rule = 'cheapest_clearing_floor'
+    AND decision_rule_override IS NULL AND inference_id IS NULL)`;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ExpectedOutcome } from '../../harness/check/step-outcome.ts';
 import type { Operation, Statement, WriteRun, WriteScenario } from '../../harness/check/write-scenario.ts';
-import { MODEL_OF, ORPHANS_SQL } from './domain.ts';
+import { IS_ORPHAN_SQL, MODEL_OF } from './domain.ts';
 import { RoutingModel, newDecision, type Change, type ModelDecision } from './model.ts';
 import { operationSequence, type RoutingOperation } from './operations.ts';
 import * as writePath from './write-path.ts';
@@ -128,19 +128,41 @@ export class RoutingWriteRun implements WriteRun {
   }
 }
 
+interface OutcomeRow {
+  id: string;
+  decision_rule: ModelDecision['rule'];
+  chosen_provider: ModelDecision['provider'];
+  chosen_model: string;
+  inference_id: string | null;
+  outcome_status: ModelDecision['status'];
+  decision_rule_override: string | null;
+  attempts: number;
+  completed: boolean;
+  orphan: boolean;
+}
+
+/**
+ * The run's inferences (counted) and its rows with their orphan status (the domain rule as
+ * SQL, not the constraint), in one round trip: one row even when the run left no outcome.
+ */
+const RUN_STATE = {
+  name: 'ch_routing_run_state',
+  text: `SELECT c.inferences, o.*
+         FROM (SELECT count(*)::int AS inferences FROM inferences WHERE id = ANY($2::uuid[])) c
+         LEFT JOIN LATERAL (
+           SELECT id, decision_rule, chosen_provider, chosen_model, inference_id, outcome_status, decision_rule_override, attempts,
+                  completed_at IS NOT NULL AS completed, ${IS_ORPHAN_SQL} AS orphan
+           FROM routing_outcomes WHERE id = ANY($1::uuid[])) o ON true`,
+};
+
 /** The rows of this run, row for row against the model, and none of them an orphan. */
 export async function compareWithModel(client: pg.ClientBase, model: RoutingModel, keys: RunKeys): Promise<string[]> {
   const problems: string[] = [];
-  const rows = await client.query<{
-    id: string; decision_rule: ModelDecision['rule']; chosen_provider: ModelDecision['provider']; chosen_model: string; inference_id: string | null;
-    outcome_status: ModelDecision['status']; decision_rule_override: string | null; attempts: number; completed: boolean;
-  }>(
-    `SELECT id, decision_rule, chosen_provider, chosen_model, inference_id, outcome_status, decision_rule_override, attempts, completed_at IS NOT NULL AS completed
-     FROM routing_outcomes WHERE id = ANY($1::uuid[])`,
-    [keys.allDecisions()],
-  );
+  const rows = (await client.query<{ inferences: number } & (OutcomeRow | { [K in keyof OutcomeRow]: null })>({ ...RUN_STATE, values: [keys.allDecisions(), keys.allInferences()] })).rows;
+  const inferences = rows[0]!.inferences;
+  const outcomes = rows.filter((row): row is { inferences: number } & OutcomeRow => row.id !== null);
   const seen = new Set<string>();
-  for (const row of rows.rows) {
+  for (const row of outcomes) {
     seen.add(row.id);
     const expected = model.decisions.get(row.id);
     const actual: ModelDecision = {
@@ -154,10 +176,9 @@ export async function compareWithModel(client: pg.ClientBase, model: RoutingMode
     }
   }
   for (const id of model.decisions.keys()) if (!seen.has(id)) problems.push(`${keys.nameOf(id)} is in the model but not in the table`);
-  const inferences = await client.query<{ id: string }>('SELECT id FROM inferences WHERE id = ANY($1::uuid[])', [keys.allInferences()]);
-  if (inferences.rowCount !== model.inferences.size) problems.push(`${inferences.rowCount} inferences in the table, ${model.inferences.size} in the model`);
-  const orphans = await client.query<{ id: string }>(`${ORPHANS_SQL} AND id = ANY($1::uuid[])`, [keys.allDecisions()]);
-  if (orphans.rows.length > 0) problems.push(`orphan committed: ${orphans.rows.map((row) => keys.nameOf(row.id)).join(', ')}`);
+  if (inferences !== model.inferences.size) problems.push(`${inferences} inferences in the table, ${model.inferences.size} in the model`);
+  const orphans = outcomes.filter((row) => row.orphan).map((row) => keys.nameOf(row.id));
+  if (orphans.length > 0) problems.push(`orphan committed: ${orphans.join(', ')}`);
   return problems;
 }
 

@@ -1,0 +1,137 @@
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
+import { reproduce } from '../../harness/check/repro.ts';
+import { verify, type VerifyOptions } from '../../harness/check/verify.ts';
+import { splitStatements, loadSqlParser } from '../../harness/migrate/index.ts';
+import { ScratchDatabases, UrlPostgresProvider } from '../../harness/postgres/index.ts';
+import { formatConsoleReport } from '../../harness/report/console-report.ts';
+import { chainWith, runCli } from '../../test/helpers.ts';
+import suite from './suite.ts';
+
+const RUNS = Number(process.env.TEST_RUNS ?? 30);
+const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+
+function options(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
+  return {
+    provider: new UrlPostgresProvider(inject('databaseUrl')),
+    migrationsDir: suite.migrationsDir,
+    groups: ['writes'],
+    runs: RUNS,
+    seed: SEED,
+    replayCommand: (state, group, seed, path) => `verify --states ${state.name} --group ${group} --seed ${seed} --path ${path}`,
+    log: () => undefined,
+    ...overrides,
+  };
+}
+
+const writesOf = (report: Awaited<ReturnType<typeof verify>>, state: string) => report.states.find((s) => s.name === state)!.properties.find((p) => p.group === 'writes');
+
+describe(`write path against the model (seed ${SEED}, ${RUNS} runs)`, () => {
+  it('agrees with the model in every state that migrated, and skips the others', async () => {
+    const report = await verify(suite, options());
+    expect(report.ok, formatConsoleReport(report)).toBe(true);
+    const written = report.states.filter((s) => s.properties.some((p) => p.group === 'writes')).map((s) => s.name);
+    expect(written).toEqual(['fresh', 'prod-drift', 'prod-drift-inflight', 'staging', 'already-migrated', 'schema-ahead']);
+    expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.skipped?.[0]).toMatch(/^writes: migration failed: 0031_outcome_requires_inference\.sql:10: 23514/);
+    expect(report.states.find((s) => s.name === 'stamped-not-run')!.skipped).toEqual(['writes: drift was expected: reported, not written to']);
+    for (const state of written) expect(writesOf(report, state)).toMatchObject({ ok: true, runs: RUNS, seed: SEED });
+  });
+});
+
+describe('self-checks: stopping the chain at 0030 must make the suite fail', () => {
+  it('prod-drift: a two-phase insertDecision is refused, shrunk to exactly that one step', async () => {
+    const report = await verify(suite, options({ to: '0030', states: ['prod-drift'], runs: 100 }));
+    const property = writesOf(report, 'prod-drift')!;
+    expect(property.ok).toBe(false);
+    expect(property.counterexample?.steps).toHaveLength(1);
+    expect(property.counterexample?.steps[0]).toMatch(/^insertDecision\(d\d, cheapest_clearing_floor, \w+\)$/);
+    expect(property.counterexample?.expected).toBe('commit');
+    expect(property.counterexample?.actual).toBe('23514 outcome_requires_inference_when_model_chosen');
+    expect(property.counterexample?.sql?.[0]).toMatch(/^insert into "routing_outcomes" .*'cheapest_clearing_floor'/);
+    expect(property.counterexample?.replay).toMatch(/--states prod-drift --group writes --seed \d+ --path [\d:]+/);
+  });
+
+  it('staging: an orphan is committed, shrunk to at most two steps', async () => {
+    const report = await verify(suite, options({ to: '0030', states: ['staging'], runs: 100 }));
+    const property = writesOf(report, 'staging')!;
+    expect(property.ok).toBe(false);
+    expect(property.counterexample!.steps.length).toBeLessThanOrEqual(2);
+    expect(property.counterexample!.steps.join(' ')).toMatch(/cheapest_clearing_floor/);
+    expect(`${property.counterexample!.expected} / ${property.counterexample!.actual}`).toMatch(
+      /^23514 outcome_requires_inference_when_model_chosen \/ commit|orphan committed/,
+    );
+  });
+
+  it('is visible from the command line: exit 1 with the one-step counterexample', async () => {
+    const result = await runCli(['verify', '--url', inject('databaseUrl'), '--to', '0030', '--group', 'writes', '--states', 'prod-drift', '--runs', '100']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✗ prod-drift \/ write-path-agrees-with-model \(writes\) failed/);
+    expect(result.stdout).toMatch(/1\. insertDecision\(d\d, cheapest_clearing_floor, \w+\)\n\s+expected: commit\n\s+actual: +23514 outcome_requires_inference_when_model_chosen/);
+    expect(result.stdout).not.toMatch(/^\s+2\. /m);
+  });
+});
+
+describe('repro', () => {
+  it('prints a self-contained script that reproduces the failure on an empty database', async () => {
+    const report = await verify(suite, options({ to: '0030', states: ['prod-drift'], runs: 100 }));
+    const property = writesOf(report, 'prod-drift')!;
+    const script = await reproduce(suite, {
+      provider: new UrlPostgresProvider(inject('databaseUrl')),
+      migrationsDir: suite.migrationsDir, to: '0030', state: 'prod-drift', seed: property.seed, path: property.path!, log: () => undefined,
+    });
+    expect(script).toMatch(/-- step 1: insertDecision\(d\d, cheapest_clearing_floor, \w+\)\n--   expected: commit\n--   actual:   23514/);
+
+    // run it statement by statement, as psql would, on an empty database of our own
+    const server = await new UrlPostgresProvider(inject('databaseUrl')).start();
+    const databases = new ScratchDatabases(server);
+    const empty = await databases.create('repro');
+    const client = new pg.Client(server.connectionConfig(empty));
+    await client.connect();
+    await loadSqlParser();
+    const failures: { sql: string; code: string; constraint?: string }[] = [];
+    for (const statement of splitStatements(script)) {
+      await client.query(statement.sql).catch((error: pg.DatabaseError) => failures.push({ sql: statement.sql, code: error.code!, constraint: error.constraint }));
+    }
+    await client.end();
+    await databases.close();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ code: '23514', constraint: 'outcome_requires_inference_when_model_chosen' });
+    expect(failures[0]!.sql).toMatch(/^insert into "routing_outcomes"/);
+  });
+
+  it('says so when the seed and path do not fail', async () => {
+    const error = await reproduce(suite, {
+      provider: new UrlPostgresProvider(inject('databaseUrl')),
+      migrationsDir: suite.migrationsDir, state: 'staging', seed: 1, path: '0', log: () => undefined,
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^seed 1 with path 0 does not fail in state staging: nothing to reproduce/);
+  });
+});
+
+/** Migrations that apply cleanly everywhere but break the write path: only the writes group sees them. */
+describe('faulty 0031 predicates are caught by the writes group', () => {
+  const constraint = (predicate: string) =>
+    `ALTER TABLE routing_outcomes DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;\nALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (${predicate});\n`;
+
+  it('the old predicate re-added (no mid-flight escape): the two-phase write is refused', async () => {
+    const dir = chainWith({ '0031_outcome_requires_inference.sql': constraint("decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL") });
+    const report = await verify(suite, options({ migrationsDir: dir, states: ['fresh'], runs: 100 }));
+    expect(writesOf(report, 'fresh')!.counterexample?.steps).toHaveLength(1);
+  });
+
+  it('without the override clause: a pre-dispatch failure of a router-chosen decision is refused', async () => {
+    const dir = chainWith({ '0031_outcome_requires_inference.sql': constraint("outcome_status IS NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL") });
+    const report = await verify(suite, options({ migrationsDir: dir, states: ['fresh'], runs: 200 }));
+    const property = writesOf(report, 'fresh')!;
+    expect(property.ok).toBe(false);
+    expect(property.counterexample?.steps).toEqual([expect.stringMatching(/^insertDecision\(d(\d), cheapest_clearing_floor, \w+\)$/), expect.stringMatching(/^preDispatchFail\(d\d\)$/)]);
+  });
+
+  it('a predicate that forgets provider errors: the AIN-300 orphan is committed', async () => {
+    const dir = chainWith({ '0031_outcome_requires_inference.sql': constraint("outcome_status IS DISTINCT FROM 'success' OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL") });
+    const report = await verify(suite, options({ migrationsDir: dir, states: ['staging'], runs: 200 }));
+    const property = writesOf(report, 'staging')!;
+    expect(property.ok).toBe(false);
+    expect(property.counterexample?.steps.join(' ')).toMatch(/failProviderUnlinked|insertCompleted\(new, cheapest_clearing_floor, \w+, provider_error\)/);
+  });
+});
