@@ -28,7 +28,7 @@ const inference = fc.integer({ min: 1, max: INFERENCES });
 const rule = fc.constantFrom(...RULES);
 const provider = fc.constantFrom(...PROVIDERS);
 
-type Unlabelled = RoutingOperation extends infer Op ? (Op extends { label: string } ? Omit<Op, 'label'> : never) : never;
+export type Unlabelled = RoutingOperation extends infer Op ? (Op extends { label: string } ? Omit<Op, 'label'> : never) : never;
 
 export function label(op: Unlabelled): string {
   switch (op.kind) {
