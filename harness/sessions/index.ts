@@ -1,0 +1,2 @@
+export * from './session-step.ts';
+export * from './interleaving-executor.ts';
