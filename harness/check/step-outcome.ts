@@ -6,6 +6,7 @@ export type StepOutcome = { kind: 'ok'; rows: number } | { kind: 'error'; sqlsta
 /** What a model predicts for a statement. */
 export type ExpectedOutcome =
   | { kind: 'commit' }
+  | { kind: 'ok' }
   | { kind: 'no-rows' }
   | { kind: 'error'; sqlstate: string; constraint?: string };
 
@@ -26,6 +27,8 @@ export function matches(expected: ExpectedOutcome, actual: StepOutcome): boolean
   switch (expected.kind) {
     case 'commit':
       return actual.kind === 'ok' && actual.rows > 0;
+    case 'ok':
+      return actual.kind === 'ok';
     case 'no-rows':
       return actual.kind === 'ok' && actual.rows === 0;
     case 'error':
@@ -37,6 +40,8 @@ export function formatExpected(expected: ExpectedOutcome): string {
   switch (expected.kind) {
     case 'commit':
       return 'commit';
+    case 'ok':
+      return 'ok';
     case 'no-rows':
       return '0 rows';
     case 'error':

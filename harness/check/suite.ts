@@ -1,4 +1,5 @@
 import type { StartingState } from '../states/index.ts';
+import type { ConcurrencyScenario } from './concurrency-scenario.ts';
 import type { WriteScenario } from './write-scenario.ts';
 
 /**
@@ -14,4 +15,6 @@ export interface Suite {
   states: StartingState[];
   /** Model-based write properties (group `writes`), run in every state that migrated. */
   writes?: WriteScenario[];
+  /** Interleaved sessions (group `concurrency`), in the same states as the writes group. */
+  concurrency?: ConcurrencyScenario[];
 }

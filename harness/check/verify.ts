@@ -5,6 +5,7 @@ import { checkStateMigration } from './migration-properties.ts';
 import type { PropertyGroup, PropertyResult } from './property-result.ts';
 import type { Suite } from './suite.ts';
 import { openWorkbench, type SetupTimings, type Workbench } from './workbench.ts';
+import { checkConcurrentFlows, checkLiveDeploy } from './concurrency-properties.ts';
 import { checkWrites, prepareWriteTarget, type WriteContext } from './write-properties.ts';
 
 export interface VerifyOptions {
@@ -32,7 +33,9 @@ export async function verify(suite: Suite, options: VerifyOptions, timings?: Set
     for (const state of bench.states) {
       const report: StateReport = { name: state.name, story: state.story, expect: state.expect, migration: 'not-run', properties: [] };
       if (options.groups.includes('migration')) await runMigration(state, report, bench, options);
-      if (options.groups.includes('writes') && suite.writes?.length) await runWrites(suite, state, report, writeContext(bench, options));
+      const writes = options.groups.includes('writes') && (suite.writes?.length ?? 0) > 0;
+      const concurrency = options.groups.includes('concurrency') && (suite.concurrency?.length ?? 0) > 0;
+      if (writes || concurrency) await runWriteGroups(suite, state, report, writeContext(bench, options), { writes, concurrency });
       options.log(`${state.name}: ${report.properties.every((p) => p.ok) ? 'ok' : 'FAILED'}`);
       reports.push(report);
     }
@@ -59,6 +62,7 @@ export function writeContext(bench: Workbench, options: Pick<VerifyOptions, 'run
     path: options.path,
     replayCommand: (state, seed, path) => options.replayCommand(state, 'writes', seed, path),
     scriptCommand: options.scriptCommand && ((state, seed, path) => options.scriptCommand!(state, 'writes', seed, path)),
+    concurrencyReplay: (state, seed, path) => options.replayCommand(state, 'concurrency', seed, path),
   };
 }
 
@@ -85,16 +89,30 @@ async function runMigration(state: StartingState, report: StateReport, bench: Wo
   report.properties.push(...result.properties);
 }
 
-/** The writes group for one state: one migrated database, every scenario on fresh keys. */
-async function runWrites(suite: Suite, state: StartingState, report: StateReport, context: WriteContext): Promise<void> {
+/**
+ * The writes and concurrency groups for one state: one migrated database that every run
+ * shares on fresh keys, plus the live deploy where the suite asks for it.
+ */
+async function runWriteGroups(suite: Suite, state: StartingState, report: StateReport, context: WriteContext, groups: { writes: boolean; concurrency: boolean }): Promise<void> {
   const target = await prepareWriteTarget(state, context);
   if ('skipped' in target) {
-    report.skipped = [...(report.skipped ?? []), `writes: ${target.skipped}`];
+    const names = [groups.writes && 'writes', groups.concurrency && 'concurrency'].filter(Boolean).join(' and ');
+    report.skipped = [...(report.skipped ?? []), `${names}: ${target.skipped}`];
     return;
   }
   try {
-    for (const scenario of suite.writes ?? []) {
-      report.properties.push((await checkWrites(state, scenario, target.database, context)).property);
+    if (groups.writes) {
+      for (const scenario of suite.writes ?? []) report.properties.push((await checkWrites(state, scenario, target.database, context)).property);
+    }
+    if (groups.concurrency) {
+      const concurrencyContext = { ...context, replayCommand: context.concurrencyReplay ?? context.replayCommand };
+      for (const scenario of suite.concurrency ?? []) {
+        report.properties.push((await checkConcurrentFlows(state, scenario, target.database, concurrencyContext)).property);
+        if (scenario.deployStates.includes(state.name)) {
+          const deploy = await checkLiveDeploy(state, scenario, concurrencyContext);
+          if (deploy) report.properties.push(deploy.property);
+        }
+      }
     }
   } finally {
     await target.database.drop();

@@ -20,6 +20,8 @@ export interface WriteContext {
   seed: number;
   path?: string;
   replayCommand: (state: StartingState, seed: number, path: string) => string;
+  /** The replay command for the concurrency group. */
+  concurrencyReplay?: (state: StartingState, seed: number, path: string) => string;
   /** The command that prints a failure as a SQL script (`repro`), when there is one. */
   scriptCommand?: (state: StartingState, seed: number, path: string) => string;
 }

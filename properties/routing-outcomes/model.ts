@@ -1,5 +1,5 @@
 import type { ExpectedOutcome } from '../../harness/check/step-outcome.ts';
-import { CONSTRAINT_NAME, MODEL_OF, isOrphan, type DecisionRule, type OutcomeStatus, type Provider } from './domain.ts';
+import { CONSTRAINT_NAME, MODEL_OF, isOrphan, type DecisionRule, type OutcomeFacts, type OutcomeStatus, type Provider } from './domain.ts';
 
 /** A decision as the domain sees it. */
 export interface ModelDecision {
@@ -30,8 +30,11 @@ const ORPHAN_REJECTED: ExpectedOutcome = { kind: 'error', sqlstate: '23514', con
  * anything else commits.
  */
 export class RoutingModel {
-  readonly decisions = new Map<string, ModelDecision>();
-  readonly inferences = new Set<string>();
+  decisions = new Map<string, ModelDecision>();
+  inferences = new Set<string>();
+
+  /** `violates`: the rule in force; by default the AIN-300 rule (an orphan is refused). */
+  constructor(readonly violates: (decision: OutcomeFacts) => boolean = isOrphan) {}
 
   predict(change: Change): ExpectedOutcome {
     switch (change.kind) {
@@ -40,7 +43,7 @@ export class RoutingModel {
         this.inferences.add(change.id);
         return { kind: 'commit' };
       case 'insert-decision':
-        if (isOrphan(change.decision)) return ORPHAN_REJECTED;
+        if (this.violates(change.decision)) return ORPHAN_REJECTED;
         if (this.decisions.has(change.id)) return { kind: 'error', sqlstate: '23505' };
         this.decisions.set(change.id, change.decision);
         return { kind: 'commit' };
@@ -50,7 +53,7 @@ export class RoutingModel {
         if (!current || (change.kind === 'update-mid-flight' && current.status !== null)) return { kind: 'no-rows' };
         const next: ModelDecision = { ...current, ...change.set };
         if (change.kind === 'update-mid-flight' && change.attemptsPlusOne) next.attempts = current.attempts + 1;
-        if (isOrphan(next)) return ORPHAN_REJECTED;
+        if (this.violates(next)) return ORPHAN_REJECTED;
         if (next.inferenceId !== null && next.inferenceId !== current.inferenceId && !this.inferences.has(next.inferenceId)) {
           return { kind: 'error', sqlstate: '23503' };
         }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Suite } from '../../harness/check/suite.ts';
+import { concurrencyScenario } from './concurrency.ts';
 import { STATES } from './states.ts';
 import { writeScenarios } from './writes.ts';
 
@@ -10,6 +11,7 @@ export const routingOutcomesSuite: Suite = {
   target: '0031',
   states: STATES,
   writes: writeScenarios,
+  concurrency: [concurrencyScenario],
 };
 
 export default routingOutcomesSuite;
