@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { formatLines } from './measure.ts';
 import { benchStartup } from './startup.ts';
+import { benchConcurrency } from './concurrency.ts';
 import { benchWrites } from './writes.ts';
 
 /** `npm run bench`: every figure SPEC §8 asks for, measured on this machine now. */
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     await startup.server.stop();
   }
   process.stdout.write('\n' + formatLines('Write path', await benchWrites()) + '\n');
+  process.stdout.write('\n' + formatLines('Concurrency', await benchConcurrency()) + '\n');
 }
 
 await main();

@@ -25,18 +25,26 @@ export interface ReproInput {
  * script still runs to the end.
  */
 export function reproScript(input: ReproInput): string {
-  const out: string[] = [];
-  const recorded = new Set<bigint>();
-  const table = pg.escapeIdentifier(input.migrator.versionTable);
-  out.push(
+  const out = [
     `-- constraint-harness repro: suite ${input.suite}, state ${input.state.name}, property ${input.property}`,
     `-- seed ${input.seed}, path ${input.path}, migrations up to ${input.to}`,
     `-- Run against an empty database:  psql -X -f repro.sql "postgres://…/empty_db"`,
     '',
-    `CREATE TABLE IF NOT EXISTS ${table} (version text PRIMARY KEY);`,
-    '',
-    `-- ===== state ${input.state.name}: ${input.state.story}`,
-  );
+    ...stateSetup(input, true),
+  ];
+  out.push(`-- ===== the minimal failing steps (${input.steps.length})`);
+  input.steps.forEach((step, index) => {
+    out.push(`-- step ${index + 1}: ${step.label}`, `--   expected: ${formatExpected(step.expected)}`, `--   actual:   ${formatActual(step.actual)}`, `${step.sql};`);
+  });
+  return out.join('\n') + '\n';
+}
+
+/** The state's schema and rows as SQL lines (comments included), optionally migrated to the target. */
+export function stateSetup(input: Pick<ReproInput, 'state' | 'history' | 'migrator' | 'to'>, migrate: boolean): string[] {
+  const out: string[] = [];
+  const recorded = new Set<bigint>();
+  const table = pg.escapeIdentifier(input.migrator.versionTable);
+  out.push(`CREATE TABLE IF NOT EXISTS ${table} (version text PRIMARY KEY);`, '', `-- ===== state ${input.state.name}: ${input.state.story}`);
   let rowsIndex = 0;
   for (const step of input.state.steps) {
     out.push(`-- ${describeStep(step)}`);
@@ -57,12 +65,8 @@ export function reproScript(input: ReproInput): string {
     }
     out.push('');
   }
-  out.push(`-- ===== deploy: migrate to ${input.to}`, ...migrateTo(input.migrator, input.to, recorded, table), '');
-  out.push(`-- ===== the minimal failing steps (${input.steps.length})`);
-  input.steps.forEach((step, index) => {
-    out.push(`-- step ${index + 1}: ${step.label}`, `--   expected: ${formatExpected(step.expected)}`, `--   actual:   ${formatActual(step.actual)}`, `${step.sql};`);
-  });
-  return out.join('\n') + '\n';
+  if (migrate) out.push(`-- ===== deploy: migrate to ${input.to}`, ...migrateTo(input.migrator, input.to, recorded, table), '');
+  return out;
 }
 
 function migrateTo(migrator: Migrator, to: string, recorded: Set<bigint>, table: string): string[] {

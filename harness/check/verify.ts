@@ -63,6 +63,7 @@ export function writeContext(bench: Workbench, options: Pick<VerifyOptions, 'run
     replayCommand: (state, seed, path) => options.replayCommand(state, 'writes', seed, path),
     scriptCommand: options.scriptCommand && ((state, seed, path) => options.scriptCommand!(state, 'writes', seed, path)),
     concurrencyReplay: (state, seed, path) => options.replayCommand(state, 'concurrency', seed, path),
+    concurrencyScript: options.scriptCommand && ((state, seed, path) => options.scriptCommand!(state, 'concurrency', seed, path)),
   };
 }
 
@@ -105,7 +106,7 @@ async function runWriteGroups(suite: Suite, state: StartingState, report: StateR
       for (const scenario of suite.writes ?? []) report.properties.push((await checkWrites(state, scenario, target.database, context)).property);
     }
     if (groups.concurrency) {
-      const concurrencyContext = { ...context, replayCommand: context.concurrencyReplay ?? context.replayCommand };
+      const concurrencyContext = { ...context, replayCommand: context.concurrencyReplay ?? context.replayCommand, scriptCommand: context.concurrencyScript };
       for (const scenario of suite.concurrency ?? []) {
         report.properties.push((await checkConcurrentFlows(state, scenario, target.database, concurrencyContext)).property);
         if (scenario.deployStates.includes(state.name)) {

@@ -22,6 +22,7 @@ export interface WriteContext {
   replayCommand: (state: StartingState, seed: number, path: string) => string;
   /** The replay command for the concurrency group. */
   concurrencyReplay?: (state: StartingState, seed: number, path: string) => string;
+  concurrencyScript?: (state: StartingState, seed: number, path: string) => string;
   /** The command that prints a failure as a SQL script (`repro`), when there is one. */
   scriptCommand?: (state: StartingState, seed: number, path: string) => string;
 }

@@ -1,17 +1,19 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { reproduce } from '../check/repro.ts';
 import { verify } from '../check/verify.ts';
 import { GROUPS, type PropertyGroup } from '../check/property-result.ts';
 import { SetupError, errorMessage } from '../errors.ts';
-import { chooseProvider, redactPasswords } from '../postgres/index.ts';
+import { chooseProvider, redactPasswords, ScratchDatabases } from '../postgres/index.ts';
+import { parseIsolationSpec, replayIsolationSpec } from '../sessions/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
 import { installSignalHandlers, runAllCleanups } from '../shutdown.ts';
 import type { StartingState } from '../states/index.ts';
 import { loadSuite } from './load-suite.ts';
 
 interface ReproFlags {
+  group: 'writes' | 'concurrency';
   seed: number;
   path: string;
   state: string;
@@ -79,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--pg-version <major>', 'PostgreSQL major version')
     .option('--migrations <dir>', 'migration directory (default: the suite\'s own)')
     .option('--to <revision>', 'the revision the failure was found at')
+    .addOption(new Option('--group <group>', 'the group that failed: writes (a SQL script) or concurrency (an isolation spec)').choices(['writes', 'concurrency']).default('writes'))
     .option('--out <file>', 'write the script to a file instead of stdout')
     .action(async (flags: ReproFlags) => {
       const suite = await loadSuite(flags.suite);
@@ -87,15 +90,41 @@ export async function main(argv: string[]): Promise<number> {
         migrationsDir: flags.migrations ? path.resolve(flags.migrations) : suite.migrationsDir,
         to: flags.to,
         state: flags.state,
+        group: flags.group,
         seed: flags.seed,
         path: flags.path,
         log: (line) => process.stderr.write(`${redactPasswords(line)}\n`),
       });
       if (flags.out) {
         await writeFile(flags.out, script);
-        process.stderr.write(`wrote ${flags.out}: run it with psql -X -f ${flags.out} against an empty database\n`);
+        const how = flags.group === 'concurrency' ? `npx constraint-harness replay ${flags.out} --url …` : `psql -X -f ${flags.out}`;
+        process.stderr.write(`wrote ${flags.out}: run it with ${how} against an empty database\n`);
       } else {
         process.stdout.write(script);
+      }
+    });
+
+  program
+    .command('replay')
+    .description('run an isolation spec written by `repro --group concurrency` on an empty database, printing what each step did')
+    .argument('<spec>', 'the spec file')
+    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from').choices(['embedded', 'container', 'url']))
+    .option('--url <url>', 'an existing server; the spec runs in a new database the harness creates and drops')
+    .option('--pg-version <major>', 'PostgreSQL major version')
+    .action(async (file: string, flags: { provider?: string; url?: string; pgVersion?: string }) => {
+      const spec = parseIsolationSpec(await readFile(file, 'utf8').catch((error: Error) => {
+        throw new SetupError(`cannot read spec ${file}: ${error.message}`);
+      }));
+      const server = await chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion }).start();
+      const databases = new ScratchDatabases(server);
+      try {
+        const database = await databases.create('replay');
+        const replay = await replayIsolationSpec(spec, server.connectionConfig(database));
+        process.stdout.write(replay.lines.join('\n') + '\n');
+        exitCode = replay.setupError ? 1 : 0;
+      } finally {
+        await databases.close();
+        await server.stop();
       }
     });
 
@@ -142,7 +171,8 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
     seed,
     path: flags.path,
     replayCommand: (state, group, replaySeed, replayPath) => replayCommand(flags, state, group, replaySeed, replayPath),
-    scriptCommand: (state, group, replaySeed, replayPath) => replayCommand(flags, state, group, replaySeed, replayPath).replace(/^npx constraint-harness verify --states (\S+) --group \S+/, 'npx constraint-harness repro --state $1'),
+    scriptCommand: (state, group, replaySeed, replayPath) =>
+      replayCommand(flags, state, group, replaySeed, replayPath).replace(/^npx constraint-harness verify --states (\S+) --group (\S+)/, 'npx constraint-harness repro --state $1 --group $2'),
     log,
   });
   const output = flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report);

@@ -1,2 +1,3 @@
 export * from './session-step.ts';
 export * from './interleaving-executor.ts';
+export * from './isolation-spec.ts';

@@ -77,7 +77,7 @@ describe('repro', () => {
     const property = writesOf(report, 'prod-drift')!;
     const script = await reproduce(suite, {
       provider: new UrlPostgresProvider(inject('databaseUrl')),
-      migrationsDir: suite.migrationsDir, to: '0030', state: 'prod-drift', seed: property.seed, path: property.path!, log: () => undefined,
+      migrationsDir: suite.migrationsDir, to: '0030', state: 'prod-drift', group: 'writes', seed: property.seed, path: property.path!, log: () => undefined,
     });
     expect(script).toMatch(/-- step 1: insertDecision\(d\d, cheapest_clearing_floor, \w+\)\n--   expected: commit\n--   actual:   23514/);
 
@@ -102,9 +102,9 @@ describe('repro', () => {
   it('says so when the seed and path do not fail', async () => {
     const error = await reproduce(suite, {
       provider: new UrlPostgresProvider(inject('databaseUrl')),
-      migrationsDir: suite.migrationsDir, state: 'staging', seed: 1, path: '0', log: () => undefined,
+      migrationsDir: suite.migrationsDir, state: 'staging', group: 'writes', seed: 1, path: '0', log: () => undefined,
     }).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/^seed 1 with path 0 does not fail in state staging: nothing to reproduce/);
+    expect((error as Error).message).toMatch(/^seed 1 with path 0 does not fail in state staging \(group writes\): nothing to reproduce/);
   });
 });
 
