@@ -6,7 +6,7 @@ import { InterleavingExecutor, type SessionStep, type StepEvent } from '../sessi
 import type { StartingState, StateDatabase } from '../states/index.ts';
 import type { ConcurrencyProblem, ConcurrencyScenario, ConcurrentCase } from './concurrency-scenario.ts';
 import type { PropertyResult } from './property-result.ts';
-import { runProperty } from './run-property.ts';
+import { runProperty, type PropertyOutcome } from './run-property.ts';
 import { inlineParameters } from './sql-literals.ts';
 import { formatActual } from './step-outcome.ts';
 import type { WriteContext } from './write-properties.ts';
@@ -122,15 +122,27 @@ async function runCases(
   run: (testCase: ConcurrentCase) => Promise<ConcurrentRecord>,
 ): Promise<ConcurrencyCheckResult> {
   const records = new WeakMap<ConcurrentCase, ConcurrentRecord>();
-  const outcome = await runProperty(
+  const task = context.progress?.start(state.name, name, 'concurrency', context.runs);
+  const result = await summarise(state, context, name, records, await runProperty(
     scenario.cases,
     async (testCase) => {
       const record = await run(testCase);
       if (record.problems.length) records.set(testCase, record);
       return record.problems.length === 0;
     },
-    { runs: context.runs, seed: context.seed, path: context.path },
-  );
+    { runs: context.runs, seed: context.seed, path: context.path, onRun: (passed) => task?.tick(passed) },
+  ));
+  task?.done(result.property);
+  return result;
+}
+
+function summarise(
+  state: StartingState,
+  context: WriteContext,
+  name: string,
+  records: WeakMap<ConcurrentCase, ConcurrentRecord>,
+  outcome: PropertyOutcome<ConcurrentCase>,
+): ConcurrencyCheckResult {
   const base = { name, group: 'concurrency' as const, runs: outcome.runs, ms: outcome.ms, seed: outcome.seed };
   if (outcome.ok) return { property: { ...base, ok: true } };
   const failing = outcome.counterexample ? records.get(outcome.counterexample) : undefined;

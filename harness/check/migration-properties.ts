@@ -4,6 +4,7 @@ import type { Migrator } from '../migrate/index.ts';
 import { describeStep, type Expectation, type StartingState, type StateDatabase, type StateHistory, type StateTemplates } from '../states/index.ts';
 import { observeMigration, type MigrationObservation, type MigrationOutcome } from './migration-experiment.ts';
 import type { Counterexample, PropertyResult } from './property-result.ts';
+import type { Progress } from '../report/progress.ts';
 import { runProperty } from './run-property.ts';
 
 /** A fact every run of a state's migration must satisfy; returns a problem or nothing. */
@@ -63,6 +64,7 @@ export interface MigrationPropertyContext {
   seed: number;
   path?: string;
   replayCommand: (state: StartingState, seed: number, path: string) => string;
+  progress?: Progress;
 }
 
 export interface StateMigrationResult {
@@ -93,6 +95,8 @@ async function runMigrationChecks(state: StartingState, context: MigrationProper
   let evaluated = 0;
   let first: MigrationObservation | undefined;
   const hasHistory = state.steps.some((step) => step.kind === 'rows');
+  const runs = hasHistory ? context.runs : 1;
+  const task = context.progress?.start(state.name, checks.map((c) => c.name).join(', '), 'migration', runs);
 
   const outcome = await runProperty(
     context.templates.historyArbitrary(state),
@@ -109,7 +113,7 @@ async function runMigrationChecks(state: StartingState, context: MigrationProper
       for (const name of problems.keys()) if (!firstFailure.has(name)) firstFailure.set(name, evaluated);
       return problems.size === 0;
     },
-    { runs: hasHistory ? context.runs : 1, seed: context.seed, path: context.path },
+    { runs, seed: context.seed, path: context.path, onRun: (passed) => task?.tick(passed) },
   );
 
   const failing = outcome.counterexample ? (problemsOf.get(outcome.counterexample) ?? new Map<string, string>()) : new Map<string, string>();
@@ -136,6 +140,7 @@ async function runMigrationChecks(state: StartingState, context: MigrationProper
       counterexample: { steps: stateSteps(state, outcome.counterexample ?? []), expected: 'the experiment to run', actual: String((outcome.failure as Error)?.message ?? outcome.failure) },
     });
   }
+  task?.done({ name: 'migration', group: 'migration', ok: properties.every((p) => p.ok), runs: outcome.runs, ms: outcome.ms, seed: outcome.seed });
   return {
     outcome: shown?.outcome ?? 'failed',
     error: shown?.failure?.message,

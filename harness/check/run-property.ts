@@ -5,6 +5,8 @@ export interface PropertyRunOptions {
   seed: number;
   /** Replays one failing run (fast-check path), skipping generation. */
   path?: string;
+  /** Called after every execution of the predicate (runs and shrink attempts), for progress. */
+  onRun?: (passed: boolean) => void;
 }
 
 export interface PropertyOutcome<T> {
@@ -30,7 +32,15 @@ export async function runProperty<T>(
   options: PropertyRunOptions,
 ): Promise<PropertyOutcome<T>> {
   const started = performance.now();
-  const property = fc.asyncProperty(arbitrary, predicate);
+  const property = fc.asyncProperty(arbitrary, async (value) => {
+    let passed = false;
+    try {
+      passed = (await predicate(value)) !== false;
+      return passed;
+    } finally {
+      options.onRun?.(passed);
+    }
+  });
   const details = await fc.check(property, {
     numRuns: options.runs,
     seed: options.seed,

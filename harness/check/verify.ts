@@ -1,4 +1,5 @@
 import type { PostgresProvider } from '../postgres/index.ts';
+import type { Progress } from '../report/progress.ts';
 import type { StateReport, VerifyReport } from '../report/verify-report.ts';
 import type { StartingState } from '../states/index.ts';
 import { checkStateMigration } from './migration-properties.ts';
@@ -21,6 +22,8 @@ export interface VerifyOptions {
   replayCommand: (state: StartingState, group: PropertyGroup, seed: number, path: string) => string;
   /** Builds the `repro` command that prints a failure as a SQL script. */
   scriptCommand?: (state: StartingState, group: PropertyGroup, seed: number, path: string) => string;
+  /** Live progress (a terminal display, or lines in CI); default: none. */
+  progress?: Progress;
   log: (line: string) => void;
 }
 
@@ -44,6 +47,9 @@ export async function verify(suite: Suite, options: VerifyOptions, timings?: Set
       postgres: { version: bench.server.version, provider: bench.server.provider },
       migrations: { dir: options.migrationsDir, to: bench.to },
       seed: options.seed,
+      runs: options.runs,
+      finishedAt: new Date().toISOString(),
+      targetConstraints: targetConstraints(bench),
       states: reports,
     };
   } finally {
@@ -51,7 +57,7 @@ export async function verify(suite: Suite, options: VerifyOptions, timings?: Set
   }
 }
 
-export function writeContext(bench: Workbench, options: Pick<VerifyOptions, 'runs' | 'seed' | 'path' | 'replayCommand' | 'scriptCommand'>): WriteContext {
+export function writeContext(bench: Workbench, options: Pick<VerifyOptions, 'runs' | 'seed' | 'path' | 'replayCommand' | 'scriptCommand' | 'progress'>): WriteContext {
   return {
     templates: bench.templates,
     migrator: bench.migrator,
@@ -62,6 +68,7 @@ export function writeContext(bench: Workbench, options: Pick<VerifyOptions, 'run
     path: options.path,
     replayCommand: (state, seed, path) => options.replayCommand(state, 'writes', seed, path),
     scriptCommand: options.scriptCommand && ((state, seed, path) => options.scriptCommand!(state, 'writes', seed, path)),
+    progress: options.progress,
     concurrencyReplay: (state, seed, path) => options.replayCommand(state, 'concurrency', seed, path),
     concurrencyScript: options.scriptCommand && ((state, seed, path) => options.scriptCommand!(state, 'concurrency', seed, path)),
   };
@@ -83,6 +90,7 @@ async function runMigration(state: StartingState, report: StateReport, bench: Wo
     seed: options.seed,
     path: options.path,
     replayCommand: (s, seed, path) => options.replayCommand(s, 'migration', seed, path),
+    progress: options.progress,
   });
   report.migration = result.outcome;
   if (result.error) report.error = result.error;
@@ -118,6 +126,13 @@ async function runWriteGroups(suite: Suite, state: StartingState, report: StateR
   } finally {
     await target.database.drop();
   }
+}
+
+/** The constraints of the reference catalog that the target revision's SQL names. */
+function targetConstraints(bench: Workbench): { table: string; name: string; definition: string }[] {
+  if (!('catalog' in bench.reference)) return [];
+  const text = bench.migrator.target(bench.to).up.map((statement) => statement.sql).join('\n');
+  return bench.reference.catalog.constraints.filter((c) => text.includes(c.name)).map((c) => ({ table: c.table, name: c.name, definition: c.definition }));
 }
 
 /** Without a reference catalog no state can be judged: every state reports why. */

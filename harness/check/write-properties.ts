@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.ts';
 import type { Migrator } from '../migrate/index.ts';
 import type { StartingState, StateDatabase, StateHistory, StateTemplates } from '../states/index.ts';
 import type { PropertyResult } from './property-result.ts';
+import type { Progress } from '../report/progress.ts';
 import { runProperty } from './run-property.ts';
 import { inlineParameters } from './sql-literals.ts';
 import { formatActual, formatExpected, matches, outcomeOf, outcomeOfError, type ExpectedOutcome, type StepOutcome } from './step-outcome.ts';
@@ -20,6 +21,7 @@ export interface WriteContext {
   seed: number;
   path?: string;
   replayCommand: (state: StartingState, seed: number, path: string) => string;
+  progress?: Progress;
   /** The replay command for the concurrency group. */
   concurrencyReplay?: (state: StartingState, seed: number, path: string) => string;
   concurrencyScript?: (state: StartingState, seed: number, path: string) => string;
@@ -75,6 +77,13 @@ export interface WriteCheckResult {
 
 /** Runs one write scenario against a prepared state database: fresh keys per run, no clones. */
 export async function checkWrites(state: StartingState, scenario: WriteScenario, database: StateDatabase, context: WriteContext): Promise<WriteCheckResult> {
+  const task = context.progress?.start(state.name, scenario.name, 'writes', context.runs);
+  const result = await checkWritesOnce(state, scenario, database, context, (passed) => task?.tick(passed));
+  task?.done(result.property);
+  return result;
+}
+
+async function checkWritesOnce(state: StartingState, scenario: WriteScenario, database: StateDatabase, context: WriteContext, onRun: (passed: boolean) => void): Promise<WriteCheckResult> {
   const client = await connect(context.templates.connectionConfig(database.name));
   const recorded = new WeakMap<readonly Operation[], { steps: StepRecord[]; problem: string }>();
   try {
@@ -85,7 +94,7 @@ export async function checkWrites(state: StartingState, scenario: WriteScenario,
         if (result.problem) recorded.set(operations, { steps: result.steps, problem: result.problem });
         return result.problem === undefined;
       },
-      { runs: context.runs, seed: context.seed, path: context.path },
+      { runs: context.runs, seed: context.seed, path: context.path, onRun },
     );
     const base = { name: scenario.name, group: 'writes' as const, runs: outcome.runs, ms: outcome.ms, seed: outcome.seed };
     if (outcome.ok) return { property: { ...base, ok: true } };

@@ -5,32 +5,28 @@ import { reproduce } from '../check/repro.ts';
 import { verify } from '../check/verify.ts';
 import { GROUPS, type PropertyGroup } from '../check/property-result.ts';
 import { SetupError, errorMessage } from '../errors.ts';
-import { chooseProvider, redactPasswords, ScratchDatabases } from '../postgres/index.ts';
+import { chooseProvider, redactPasswords, ScratchDatabases, type ProviderChoice } from '../postgres/index.ts';
 import { parseIsolationSpec, replayIsolationSpec } from '../sessions/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
+import { lineProgress, terminalProgress } from '../report/progress.ts';
+import { writeReports } from '../report/write-reports.ts';
 import { installSignalHandlers, runAllCleanups } from '../shutdown.ts';
 import type { StartingState } from '../states/index.ts';
 import { loadSuite } from './load-suite.ts';
 
-interface ReproFlags {
+interface ReproFlags extends ProviderChoice {
   group: 'writes' | 'concurrency';
   seed: number;
   path: string;
   state: string;
   suite?: string;
-  provider?: string;
-  url?: string;
-  pgVersion?: string;
   migrations?: string;
   to?: string;
   out?: string;
 }
 
-interface VerifyFlags {
+interface VerifyFlags extends ProviderChoice {
   suite?: string;
-  provider?: string;
-  url?: string;
-  pgVersion?: string;
   migrations?: string;
   to?: string;
   states?: string[];
@@ -39,6 +35,7 @@ interface VerifyFlags {
   seed?: number;
   path?: string;
   json?: boolean;
+  report?: string;
 }
 
 /** Runs the command line; resolves to the exit code (0 all hold, 1 a property failed, 2 usage or setup). */
@@ -50,13 +47,10 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
-  program
-    .command('verify')
+  withProviderOptions(program
+    .command('verify'))
     .description('build every starting state, migrate it, and check the properties')
     .option('--suite <name>', 'suite folder under properties/ (default: the only one)')
-    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from').choices(['embedded', 'container', 'url']))
-    .option('--url <url>', 'an existing server (implies --provider url; also DATABASE_URL)')
-    .option('--pg-version <major>', 'PostgreSQL major version')
     .option('--migrations <dir>', 'migration directory (default: the suite\'s own)')
     .option('--to <revision>', 'verify the chain up to this revision (default: the suite\'s target)')
     .option('--states <names>', 'comma-separated starting states (default: all)', list)
@@ -65,20 +59,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'seed for every property (default: random, always printed)', integer)
     .option('--path <path>', 'replay one failing run (fast-check path, with --seed)', replayPath)
     .option('--json', 'print one JSON document on stdout (logs go to stderr)')
+    .option('--report <dir>', 'also write report.md, report.json and junit.xml there')
     .action(async (flags: VerifyFlags) => {
       exitCode = await runVerify(flags);
     });
 
-  program
-    .command('repro')
+  withProviderOptions(program
+    .command('repro'))
     .description('turn a failing write run (its seed and path) into a self-contained SQL script')
     .requiredOption('--seed <n>', 'the seed the failure printed', integer)
     .requiredOption('--path <path>', 'the path the failure printed', replayPath)
     .requiredOption('--state <name>', 'the state it failed in')
     .option('--suite <name>', 'suite folder under properties/ (default: the only one)')
-    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from').choices(['embedded', 'container', 'url']))
-    .option('--url <url>', 'an existing server (implies --provider url; also DATABASE_URL)')
-    .option('--pg-version <major>', 'PostgreSQL major version')
     .option('--migrations <dir>', 'migration directory (default: the suite\'s own)')
     .option('--to <revision>', 'the revision the failure was found at')
     .addOption(new Option('--group <group>', 'the group that failed: writes (a SQL script) or concurrency (an isolation spec)').choices(['writes', 'concurrency']).default('writes'))
@@ -86,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (flags: ReproFlags) => {
       const suite = await loadSuite(flags.suite);
       const script = await reproduce(suite, {
-        provider: chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion }),
+        provider: chooseProvider(flags),
         migrationsDir: flags.migrations ? path.resolve(flags.migrations) : suite.migrationsDir,
         to: flags.to,
         state: flags.state,
@@ -104,18 +96,15 @@ export async function main(argv: string[]): Promise<number> {
       }
     });
 
-  program
-    .command('replay')
+  withProviderOptions(program
+    .command('replay'))
     .description('run an isolation spec written by `repro --group concurrency` on an empty database, printing what each step did')
     .argument('<spec>', 'the spec file')
-    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from').choices(['embedded', 'container', 'url']))
-    .option('--url <url>', 'an existing server; the spec runs in a new database the harness creates and drops')
-    .option('--pg-version <major>', 'PostgreSQL major version')
-    .action(async (file: string, flags: { provider?: string; url?: string; pgVersion?: string }) => {
+    .action(async (file: string, flags: ProviderChoice) => {
       const spec = parseIsolationSpec(await readFile(file, 'utf8').catch((error: Error) => {
         throw new SetupError(`cannot read spec ${file}: ${error.message}`);
       }));
-      const server = await chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion }).start();
+      const server = await chooseProvider(flags).start();
       const databases = new ScratchDatabases(server);
       try {
         const database = await databases.create('replay');
@@ -161,8 +150,10 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
   const migrationsDir = flags.migrations ? path.resolve(flags.migrations) : suite.migrationsDir;
   const log = (line: string) => process.stderr.write(`${redactPasswords(line)}\n`);
   log(`constraint-harness verify: suite ${suite.name}, seed ${seed}, ${flags.runs} runs per property`);
+  const progress = process.stderr.isTTY ? terminalProgress() : lineProgress(log);
   const report = await verify(suite, {
-    provider: chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion }),
+    progress,
+    provider: chooseProvider(flags),
     migrationsDir,
     to: flags.to,
     states: flags.states,
@@ -173,8 +164,9 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
     replayCommand: (state, group, replaySeed, replayPath) => replayCommand(flags, state, group, replaySeed, replayPath),
     scriptCommand: (state, group, replaySeed, replayPath) =>
       replayCommand(flags, state, group, replaySeed, replayPath).replace(/^npx constraint-harness verify --states (\S+) --group (\S+)/, 'npx constraint-harness repro --state $1 --group $2'),
-    log,
-  });
+    log: process.stderr.isTTY ? () => undefined : log,
+  }).finally(() => progress.stop());
+  if (flags.report) log(`wrote ${(await writeReports(flags.report, report)).join(', ')}`);
   const output = flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report);
   process.stdout.write(redactPasswords(output) + '\n');
   return report.ok ? 0 : 1;
@@ -188,7 +180,17 @@ function replayCommand(flags: VerifyFlags, state: StartingState, group: Property
   if (flags.suite) parts.push(`--suite ${flags.suite}`);
   if (flags.provider && flags.provider !== 'url') parts.push(`--provider ${flags.provider}`);
   if (flags.pgVersion) parts.push(`--pg-version ${flags.pgVersion}`);
+  if (flags.image) parts.push(`--image ${flags.image}`);
   return parts.join(' ');
+}
+
+/** Where PostgreSQL comes from: the same options for every command that needs a server. */
+function withProviderOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from (default embedded)').choices(['embedded', 'container', 'url']))
+    .option('--url <url>', 'an existing server (implies --provider url; also DATABASE_URL); only databases the harness creates are touched')
+    .option('--pg-version <major>', 'PostgreSQL major: embedded 18 (default) or 14; container: the postgres image tag')
+    .option('--image <image>', 'container image (implies --provider container; default postgres:<major>)');
 }
 
 function list(value: string): string[] {

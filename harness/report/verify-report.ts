@@ -8,6 +8,12 @@ export interface VerifyReport {
   postgres: { version: string; provider: string };
   migrations: { dir: string; to: string };
   seed: number;
+  runs?: number;
+  finishedAt?: string;
+  /** The constraints the target revision names, as PostgreSQL prints them once it is applied. */
+  targetConstraints?: { table: string; name: string; definition: string }[];
+  /** Set when the run was interrupted (SIGINT/SIGTERM): the report holds what finished. */
+  interrupted?: string;
   states: StateReport[];
 }
 
