@@ -1,5 +1,5 @@
 import { inject, describe, expect, it } from 'vitest';
-import { chainWith, migrationsDir, runCli } from './helpers.ts';
+import { chainWith, migrationsDir, runCli, runCliWithoutDocker } from './helpers.ts';
 
 const url = () => inject('databaseUrl');
 
@@ -38,6 +38,14 @@ describe('constraint-harness command line', () => {
     expect(result.stdout).toMatch(/actual: +failed-atomically: 0031_outcome_requires_inference\.sql:1: 42710/);
     expect(result.stdout).toMatch(/replay: +npx constraint-harness verify --states prod-drift --group migration --seed 11 --path \S+ --migrations /);
     expect(result.stdout).toMatch(/^FAILED: /m);
+  });
+
+  it('asks for a container runtime in one line when there is none, and points to the embedded provider', async () => {
+    const result = await runCliWithoutDocker(['verify', '--provider', 'container', '--runs', '1']);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n').filter((line) => !line.startsWith('constraint-harness verify:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^constraint-harness: --provider container needs a container runtime, and none was found .*; --provider embedded works without Docker$/);
   });
 
   it.each([

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { verify } from '../harness/check/verify.ts';
+import { EmbeddedPostgresProvider } from '../harness/postgres/index.ts';
+import { formatConsoleReport } from '../harness/report/console-report.ts';
+import suite from '../properties/routing-outcomes/suite.ts';
+
+/**
+ * The default server of the test run is the newest supported major (18); this file proves
+ * the whole suite — catalog normalisation included — on the oldest one too.
+ */
+const OLDEST = '14';
+const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+
+describe(`PostgreSQL ${OLDEST}, the oldest supported major (seed ${SEED})`, () => {
+  it('passes every group in every state, with the same outcomes as on 18', async () => {
+    const report = await verify(suite, {
+      provider: new EmbeddedPostgresProvider({ pgVersion: OLDEST }),
+      migrationsDir: suite.migrationsDir,
+      groups: ['migration', 'writes', 'concurrency'],
+      runs: 5,
+      seed: SEED,
+      replayCommand: (state, group, seed, path) => `verify --pg-version ${OLDEST} --states ${state.name} --group ${group} --seed ${seed} --path ${path}`,
+      log: () => undefined,
+    });
+    expect(report.postgres.version).toMatch(/^14\./);
+    expect(report.ok, formatConsoleReport(report)).toBe(true);
+    expect(Object.fromEntries(report.states.map((s) => [s.name, s.migration]))).toEqual({
+      fresh: 'converged', 'prod-drift': 'converged', 'prod-drift-inflight': 'converged', staging: 'converged', 'already-migrated': 'noop',
+      'schema-ahead': 'converged', 'unrepaired-orphans': 'failed-atomically', 'prod-drift-not-valid': 'failed-atomically', 'stamped-not-run': 'drift',
+    });
+  });
+});
