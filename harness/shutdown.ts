@@ -18,6 +18,12 @@ const registrations = new Set<Registration>();
 let exitHookInstalled = false;
 let signalHandlersInstalled = false;
 let stopping: Promise<void> | undefined;
+let receivedSignal: NodeJS.Signals | undefined;
+
+/** The signal that is stopping the run, if any. */
+export function interruptedBy(): NodeJS.Signals | undefined {
+  return receivedSignal;
+}
 const signalListeners = new Set<(signal: NodeJS.Signals) => void>();
 
 export interface CleanupHandle {
@@ -90,6 +96,7 @@ export function installSignalHandlers(): void {
     process.on(signal, () => {
       const code = signal === 'SIGINT' ? 130 : 143;
       if (stopping) return; // a second signal while cleaning up: keep cleaning
+      receivedSignal = signal;
       process.stderr.write(`\nconstraint-harness: ${signal} received, cleaning up…\n`);
       for (const listener of signalListeners) listener(signal);
       stopping = runAllCleanups().finally(() => process.exit(code));

@@ -1,4 +1,3 @@
--- migrate:up
 -- Every provider call the gateway makes (one row per attempt, including failed ones).
 CREATE TABLE inferences (
   id          uuid PRIMARY KEY,
@@ -8,6 +7,3 @@ CREATE TABLE inferences (
   http_status int,
   created_at  timestamptz NOT NULL DEFAULT now()
 );
-
--- migrate:down
-DROP TABLE inferences;

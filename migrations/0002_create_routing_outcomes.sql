@@ -1,4 +1,3 @@
--- migrate:up
 -- One row per routing decision, linked to the provider call that served it.
 CREATE TABLE routing_outcomes (
   id              uuid PRIMARY KEY,
@@ -12,6 +11,3 @@ CREATE TABLE routing_outcomes (
   created_at      timestamptz NOT NULL DEFAULT now(),
   completed_at    timestamptz
 );
-
--- migrate:down
-DROP TABLE routing_outcomes;

@@ -1,4 +1,3 @@
--- migrate:up
 -- AIN-300: a final outcome of a router-chosen model must be linked to its inference.
 -- PROD already has a constraint of this name with an older predicate (hand-applied during
 -- the repair), which breaks the two-phase write because a CHECK cannot be DEFERRABLE.
@@ -14,7 +13,3 @@ ALTER TABLE routing_outcomes
     OR decision_rule <> 'cheapest_clearing_floor'
     OR inference_id IS NOT NULL
   );
-
--- migrate:down
-ALTER TABLE routing_outcomes
-  DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;

@@ -3,16 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SetupError } from '../harness/errors.ts';
 import { loadMigrations, MigrationError, Migrator } from '../harness/migrate/index.ts';
 import type { ScratchDatabases } from '../harness/postgres/index.ts';
-import { MIGRATIONS, migrationsDir, sharedServer } from './helpers.ts';
+import path from 'node:path';
+import { MIGRATIONS, ROOT, migrationsDir, sharedServer } from './helpers.ts';
 
 describe('loading a migration directory', () => {
-  it('reads the repo chain in revision order, without BEGIN/COMMIT or the down part', async () => {
+  it("reads the repo chain (plain SQL files) in revision order", async () => {
     const migrations = await loadMigrations(MIGRATIONS);
     expect(migrations.map((m) => m.revision)).toEqual(['0001', '0002', '0030', '0031']);
     const last = migrations[3]!;
     expect(last.up.map((s) => s.kind)).toEqual(['AlterTableStmt', 'AlterTableStmt']);
     expect(last.up[0]!.sql).toMatch(/^ALTER TABLE routing_outcomes\s+DROP CONSTRAINT IF EXISTS/);
-    expect(last.up[1]!.line).toBe(10);
+    expect(last.up[1]!.line).toBe(9);
   });
 
   it('treats a file without markers as all up, and skips the transaction statements Alembic prints', async () => {
@@ -23,6 +24,25 @@ describe('loading a migration directory', () => {
     const migrations = await loadMigrations(dir);
     expect(migrations.map((m) => m.revision)).toEqual(['0001', '0002']);
     expect(migrations[1]!.up.map((s) => s.sql)).toEqual(["CREATE TABLE b (x text DEFAULT 'a;b')", "UPDATE alembic_version SET version_num='2'"]);
+  });
+
+  it('reads dbmate files: only the up part, at the right lines', async () => {
+    const migrations = await loadMigrations(path.join(ROOT, 'test/fixtures/dbmate'));
+    expect(migrations.map((m) => m.revision)).toEqual(['0001', '0002', '0030', '0031']);
+    const last = migrations[3]!;
+    expect(last.up.map((s) => s.sql.split('\n')[0])).toEqual(['ALTER TABLE routing_outcomes', 'ALTER TABLE routing_outcomes']);
+    expect(last.up[1]!.line).toBe(10);
+    expect(migrations.flatMap((m) => m.up).some((s) => /^DROP TABLE/.test(s.sql))).toBe(false);
+  });
+
+  it('reads the offline SQL Alembic prints: its own version table, no BEGIN/COMMIT', async () => {
+    const migrations = await loadMigrations(path.join(ROOT, 'test/fixtures/alembic'));
+    expect(migrations[0]!.up.map((s) => s.kind)).toEqual(['CreateStmt', 'CreateStmt', 'InsertStmt']);
+    expect(migrations[3]!.up.map((s) => s.sql.slice(0, 40))).toEqual([
+      'ALTER TABLE routing_outcomes DROP CONSTR',
+      'ALTER TABLE routing_outcomes ADD CONSTRA',
+      "UPDATE alembic_version SET version_num='",
+    ]);
   });
 
   it('honours dbmate transaction:false', async () => {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { diffCatalogs, diffFingerprints, fingerprintContent, formatCatalogDiff, snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
 import { errorMessage } from '../errors.ts';
-import { MigrationError, type Migrator } from '../migrate/index.ts';
+import { BOOKKEEPING_TABLES, MigrationError, type Migrator } from '../migrate/index.ts';
 
 export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'failed';
 
@@ -43,8 +43,8 @@ export async function observeMigration(
 ): Promise<MigrationObservation> {
   {
     const catalogBefore = await snapshotCatalog(client);
-    // the version table is the migrator's own bookkeeping; every other row must be kept
-    const userData = (catalog: CatalogSnapshot) => fingerprintContent(client, catalog, [migrator.versionTable]);
+    // version tables are bookkeeping (ours, Alembic's…); every other row must be kept
+    const userData = (catalog: CatalogSnapshot) => fingerprintContent(client, catalog, [migrator.versionTable, ...BOOKKEEPING_TABLES]);
     const dataBefore = await userData(catalogBefore);
     let applied: string[] = [];
     let failure: MigrationFailure | undefined;

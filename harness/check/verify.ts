@@ -22,6 +22,8 @@ export interface VerifyOptions {
   replayCommand: (state: StartingState, group: PropertyGroup, seed: number, path: string) => string;
   /** Builds the `repro` command that prints a failure as a SQL script. */
   scriptCommand?: (state: StartingState, group: PropertyGroup, seed: number, path: string) => string;
+  /** Called with each state's report as soon as the state is done (partial reports on Ctrl-C). */
+  onStateDone?: (report: StateReport, header: Omit<VerifyReport, 'ok' | 'states'>) => void;
   /** Live progress (a terminal display, or lines in CI); default: none. */
   progress?: Progress;
   log: (line: string) => void;
@@ -41,17 +43,9 @@ export async function verify(suite: Suite, options: VerifyOptions, timings?: Set
       if (writes || concurrency) await runWriteGroups(suite, state, report, writeContext(bench, options), { writes, concurrency });
       options.log(`${state.name}: ${report.properties.every((p) => p.ok) ? 'ok' : 'FAILED'}`);
       reports.push(report);
+      options.onStateDone?.(report, header(bench, options));
     }
-    return {
-      ok: reports.every((report) => report.properties.every((property) => property.ok)),
-      postgres: { version: bench.server.version, provider: bench.server.provider },
-      migrations: { dir: options.migrationsDir, to: bench.to },
-      seed: options.seed,
-      runs: options.runs,
-      finishedAt: new Date().toISOString(),
-      targetConstraints: targetConstraints(bench),
-      states: reports,
-    };
+    return { ok: reports.every((report) => report.properties.every((property) => property.ok)), ...header(bench, options), states: reports };
   } finally {
     await bench.close();
   }
@@ -126,6 +120,17 @@ async function runWriteGroups(suite: Suite, state: StartingState, report: StateR
   } finally {
     await target.database.drop();
   }
+}
+
+function header(bench: Workbench, options: VerifyOptions): Omit<VerifyReport, 'ok' | 'states'> {
+  return {
+    postgres: { version: bench.server.version, provider: bench.server.provider },
+    migrations: { dir: options.migrationsDir, to: bench.to },
+    seed: options.seed,
+    runs: options.runs,
+    finishedAt: new Date().toISOString(),
+    targetConstraints: targetConstraints(bench),
+  };
 }
 
 /** The constraints of the reference catalog that the target revision's SQL names. */

@@ -68,7 +68,7 @@ export async function openWorkbench(suite: Suite, options: WorkbenchOptions): Pr
   };
   try {
     const timings: SetupTimings = { serverMs: Math.round(performance.now() - started), templatesMs: 0 };
-    options.log(`PostgreSQL ${server.version} (${server.provider}) at ${server.describe()}`);
+    options.log(`PostgreSQL ${server.version} (${server.provider}) at ${server.describe()}${server.location ? `, ${server.location}` : ''}`);
     started = performance.now();
     const templates = new StateTemplates(databases, migrator);
     const [reference] = await Promise.all([referenceCatalog(databases, migrator, to), templates.buildAll(states)]);

@@ -10,7 +10,8 @@ import { parseIsolationSpec, replayIsolationSpec } from '../sessions/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
 import { lineProgress, terminalProgress } from '../report/progress.ts';
 import { writeReports } from '../report/write-reports.ts';
-import { installSignalHandlers, runAllCleanups } from '../shutdown.ts';
+import { installSignalHandlers, interruptedBy, registerCleanup, runAllCleanups } from '../shutdown.ts';
+import type { VerifyReport } from '../report/verify-report.ts';
 import type { StartingState } from '../states/index.ts';
 import { loadSuite } from './load-suite.ts';
 
@@ -151,8 +152,19 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
   const log = (line: string) => process.stderr.write(`${redactPasswords(line)}\n`);
   log(`constraint-harness verify: suite ${suite.name}, seed ${seed}, ${flags.runs} runs per property`);
   const progress = process.stderr.isTTY ? terminalProgress() : lineProgress(log);
+  // interrupted (Ctrl-C, SIGTERM) or failed midway: the states that finished still get reported
+  const partial: VerifyReport = { ok: false, postgres: { version: 'unknown', provider: flags.provider ?? 'embedded' }, migrations: { dir: migrationsDir, to: flags.to ?? suite.target }, seed, states: [] };
+  const partialReport = registerCleanup('partial report', async () => {
+    progress.stop();
+    partial.interrupted = interruptedBy() ?? 'error';
+    if (flags.report) log(`interrupted: wrote ${(await writeReports(flags.report, partial)).join(', ')} with the ${partial.states.length} state(s) that finished`);
+  });
   const report = await verify(suite, {
     progress,
+    onStateDone: (state, header) => {
+      Object.assign(partial, header);
+      partial.states.push(state);
+    },
     provider: chooseProvider(flags),
     migrationsDir,
     to: flags.to,
@@ -166,6 +178,7 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
       replayCommand(flags, state, group, replaySeed, replayPath).replace(/^npx constraint-harness verify --states (\S+) --group (\S+)/, 'npx constraint-harness repro --state $1 --group $2'),
     log: process.stderr.isTTY ? () => undefined : log,
   }).finally(() => progress.stop());
+  partialReport.release();
   if (flags.report) log(`wrote ${(await writeReports(flags.report, report)).join(', ')}`);
   const output = flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report);
   process.stdout.write(redactPasswords(output) + '\n');

@@ -6,6 +6,12 @@ import type { SqlStatement } from './sql-statements.ts';
 
 export const DEFAULT_VERSION_TABLE = 'schema_migrations';
 
+/**
+ * Tables in which migration tools keep their own bookkeeping; their rows change with every
+ * migration by design, so "every row is kept" is not asked of them.
+ */
+export const BOOKKEEPING_TABLES = ['schema_migrations', 'alembic_version', 'flyway_schema_history', 'goose_db_version', 'knex_migrations', '_prisma_migrations'];
+
 /** A statement of a migration failed: everything a user needs to find it. */
 export class MigrationError extends Error {
   override readonly name = 'MigrationError';

@@ -58,7 +58,7 @@ export class ContainerPostgresProvider implements PostgresProvider {
     try {
       const config = { host: started.getHost(), port: started.getPort(), user: USER, password, database: 'postgres' };
       const info = await readServerInfo(config);
-      return new ContainerPostgresServer(config, info.version, info.versionNum, cleanup);
+      return new ContainerPostgresServer(config, info.version, info.versionNum, cleanup, `container ${started.getId().slice(0, 12)} (${this.image})`);
     } catch (error) {
       await cleanup.run();
       throw new SetupError(`PostgreSQL container ${this.image} started but cannot be reached: ${errorMessage(error)}`);
@@ -81,6 +81,7 @@ class ContainerPostgresServer implements PostgresServer {
     readonly version: string,
     readonly versionNum: number,
     private readonly cleanup: CleanupHandle,
+    readonly location: string,
   ) {}
 
   connectionConfig(database: string): pg.ClientConfig {

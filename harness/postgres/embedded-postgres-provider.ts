@@ -48,16 +48,22 @@ export class EmbeddedPostgresProvider implements PostgresProvider {
     const binaries = findEmbeddedBinaries(this.options.pgVersion);
     const runAs = unprivilegedUser();
     const root = mkdtempSync(path.join(os.tmpdir(), 'constraint-harness-'));
-    const removeRoot = () => rmSync(root, { recursive: true, force: true });
-    const earlyCleanup = registerCleanup(`temporary directory ${root}`, async () => removeRoot(), removeRoot);
+    // until the server object owns them: the processes started so far and the directory
+    const children: ChildProcess[] = [];
+    const abandon = () => {
+      for (const child of children) child.kill('SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    };
+    const earlyCleanup = registerCleanup(`starting PostgreSQL in ${root}`, async () => abandon(), abandon);
     try {
       if (runAs) chownSync(root, runAs.uid, runAs.gid);
       const password = randomBytes(18).toString('base64url');
       const dataDir = path.join(root, 'data');
       initialiseCluster(binaries, root, dataDir, password, runAs);
-      const started = await startWithFreePort(binaries, dataDir, runAs, this.options.onLog);
+      const started = await startWithFreePort(binaries, dataDir, runAs, this.options.onLog, (child) => children.push(child));
+      const server = await EmbeddedPostgresServer.create(started, root, password);
       earlyCleanup.release();
-      return await EmbeddedPostgresServer.create(started, root, password);
+      return server;
     } catch (error) {
       await earlyCleanup.run();
       throw error;
@@ -75,6 +81,10 @@ class EmbeddedPostgresServer implements PostgresServer {
   readonly provider = 'embedded' as const;
   readonly maintenanceDatabase = 'postgres';
   private cleanup!: CleanupHandle;
+
+  get location(): string {
+    return `data directory ${this.root}`;
+  }
 
   private constructor(
     private readonly started: StartedProcess,
@@ -159,12 +169,18 @@ function initialiseCluster(binaries: EmbeddedBinaries, root: string, dataDir: st
   }
 }
 
-async function startWithFreePort(binaries: EmbeddedBinaries, dataDir: string, runAs: RunAs | undefined, onLog?: (line: string) => void): Promise<StartedProcess> {
+async function startWithFreePort(
+  binaries: EmbeddedBinaries,
+  dataDir: string,
+  runAs: RunAs | undefined,
+  onLog: ((line: string) => void) | undefined,
+  onSpawn: (child: ChildProcess) => void,
+): Promise<StartedProcess> {
   let lastError: SetupError | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freeLoopbackPort();
     try {
-      return await startServer(binaries, dataDir, port, runAs, onLog);
+      return await startServer(binaries, dataDir, port, runAs, onLog, onSpawn);
     } catch (error) {
       if (!(error instanceof PortInUseError)) throw error;
       lastError = new SetupError(`embedded PostgreSQL could not bind 127.0.0.1:${port}: address already in use`);
@@ -175,13 +191,21 @@ async function startWithFreePort(binaries: EmbeddedBinaries, dataDir: string, ru
 
 class PortInUseError extends Error {}
 
-function startServer(binaries: EmbeddedBinaries, dataDir: string, port: number, runAs: RunAs | undefined, onLog?: (line: string) => void): Promise<StartedProcess> {
+function startServer(
+  binaries: EmbeddedBinaries,
+  dataDir: string,
+  port: number,
+  runAs: RunAs | undefined,
+  onLog: ((line: string) => void) | undefined,
+  onSpawn: (child: ChildProcess) => void,
+): Promise<StartedProcess> {
   const args = ['-D', dataDir, '-p', String(port), ...TEST_SETTINGS.flatMap((setting) => ['-c', setting])];
   const child = spawn(binaries.postgres, args, {
     ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
     env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  onSpawn(child);
   const logTail: string[] = [];
   const started: StartedProcess = { child, port, logTail };
   return new Promise<StartedProcess>((resolve, reject) => {

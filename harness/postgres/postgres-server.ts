@@ -9,6 +9,8 @@ export interface PostgresServer {
   readonly version: string;
   /** `server_version_num`, e.g. 180004. */
   readonly versionNum: number;
+  /** Where the server lives, for logs: a data directory, a container. */
+  readonly location?: string;
   /** The database the harness connects to when creating and dropping its own. */
   readonly maintenanceDatabase: string;
   connectionConfig(database: string): ClientConfig;

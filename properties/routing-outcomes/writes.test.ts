@@ -32,7 +32,7 @@ describe(`write path against the model (seed ${SEED}, ${RUNS} runs)`, () => {
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     const written = report.states.filter((s) => s.properties.some((p) => p.group === 'writes')).map((s) => s.name);
     expect(written).toEqual(['fresh', 'prod-drift', 'prod-drift-inflight', 'staging', 'already-migrated', 'schema-ahead']);
-    expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.skipped?.[0]).toMatch(/^writes: migration failed: 0031_outcome_requires_inference\.sql:10: 23514/);
+    expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.skipped?.[0]).toMatch(/^writes: migration failed: 0031_outcome_requires_inference\.sql:9: 23514/);
     expect(report.states.find((s) => s.name === 'stamped-not-run')!.skipped).toEqual(['writes: drift was expected: reported, not written to']);
     for (const state of written) expect(writesOf(report, state)).toMatchObject({ ok: true, runs: RUNS, seed: SEED });
   });

@@ -1,0 +1,60 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers.ts';
+
+interface Interrupted {
+  code: number | null;
+  stderr: string;
+  dataDir?: string;
+  reportDir: string;
+}
+
+/** Starts `verify`, sends `signal` once stderr matches `when` (plus a delay), and waits for the exit. */
+function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs = 0): Promise<Interrupted> {
+  const reportDir = mkdtempSync(path.join(os.tmpdir(), 'ch-signal-report-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/constraint-harness.js'), 'verify', '--report', reportDir, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let sent = false;
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (!sent && when.test(stderr)) {
+      sent = true;
+      setTimeout(() => child.kill(signal), delayMs);
+    }
+  });
+  child.stdout.resume();
+  return new Promise((resolve) => {
+    child.on('exit', (code) => resolve({ code, stderr, reportDir, dataDir: /data directory (\S+)/.exec(stderr)?.[1] }));
+  });
+}
+
+function leftovers(dataDir: string | undefined): string[] {
+  if (!dataDir) return [];
+  const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(dataDir) && !line.startsWith('ps '));
+  return [...(existsSync(dataDir) ? [`directory ${dataDir}`] : []), ...processes.map((p) => `process ${p}`)];
+}
+
+describe('a clean stop on SIGINT and SIGTERM', () => {
+  it.each([
+    ['during start-up', ['--runs', '50'], /constraint-harness verify:/, 'SIGINT', 0],
+    ['while templates are built', ['--runs', '50'], /data directory/, 'SIGTERM', 0],
+    ['during a property', ['--runs', '500', '--group', 'migration'], /^\[1\] /m, 'SIGINT', 0],
+    ['during a concurrent schedule and the live deploy', ['--runs', '500', '--group', 'concurrency', '--states', 'prod-drift'], /^\[1\] /m, 'SIGTERM', 300],
+  ] as const)('%s: exits 130/143 and leaves no server, directory or database behind', async (_label, args, when, signal, delay) => {
+    const result = await interrupt([...args], when, signal, delay);
+    expect(result.code, result.stderr).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(result.stderr).toContain(`${signal} received, cleaning up`);
+    // give the killed server a moment to be reaped before looking for it
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(leftovers(result.dataDir)).toEqual([]);
+    if (/data directory/.test(result.stderr) && /^\[1\] /m.test(result.stderr)) {
+      const report = JSON.parse(readFileSync(path.join(result.reportDir, 'report.json'), 'utf8'));
+      expect(report).toMatchObject({ ok: false, interrupted: signal });
+      expect(existsSync(path.join(result.reportDir, 'report.md'))).toBe(true);
+      expect(existsSync(path.join(result.reportDir, 'junit.xml'))).toBe(true);
+    }
+  });
+});
