@@ -1,7 +1,16 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { inject, describe, expect, it } from 'vitest';
 import { chainWith, migrationsDir, runCli, runCliWithoutDocker } from './helpers.ts';
 
 const url = () => inject('databaseUrl');
+
+/** A migration "file" that cannot be read (a directory; root reads any file whatever its mode). */
+function unreadable(): string {
+  const dir = migrationsDir({ '0001_a.sql': 'SELECT 1;' });
+  mkdirSync(path.join(dir, '0002_broken.sql'));
+  return dir;
+}
 
 describe('constraint-harness command line', () => {
   it('lists the starting states with their stories', async () => {
@@ -54,7 +63,11 @@ describe('constraint-harness command line', () => {
     ['a --to that names no revision', ['--to', '0029'], /^constraint-harness: --to 0029 names no revision/],
     ['a missing migrations directory', ['--migrations', '/nonexistent'], /^constraint-harness: migrations directory \/nonexistent does not exist/],
     ['an empty migrations directory', ['--migrations', migrationsDir({})], /has no migration files/],
+    ['two files with the same revision', ['--migrations', migrationsDir({ '0001_a.sql': 'SELECT 1;', '001_b.sql': 'SELECT 2;' })], /two migration files have revision 001: 0001_a\.sql and 001_b\.sql|two migration files have revision 0001: 001_b\.sql and 0001_a\.sql/],
+    ['an unreadable migration file', ['--migrations', unreadable()], /^constraint-harness: cannot read migration .*0002_broken\.sql: EISDIR/],
     ['a bad seed', ['--seed', 'abc'], /"abc" is not an integer/],
+    ['a bad path', ['--seed', '1', '--path', 'x:1'], /"x:1" is not a fast-check path/],
+    ['an unknown provider', ['--provider', 'docker'], /argument 'docker' is invalid/],
     ['a path without a seed', ['--path', '3:1'], /--path replays a failure and needs the --seed/],
     ['an unreachable server', ['--url', 'postgres://u:hunter2@127.0.0.1:1/x'], /^constraint-harness: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/],
   ])('exits 2 with one line for %s', async (_label, args, message) => {

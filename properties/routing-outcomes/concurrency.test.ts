@@ -12,7 +12,7 @@ import { concurrencyScenario } from './concurrency.ts';
 import type { Flow } from './flows.ts';
 import suite from './suite.ts';
 
-const RUNS = Number(process.env.TEST_RUNS ?? 15);
+const RUNS = Number(process.env.TEST_RUNS ?? 10);
 const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
 const provider = () => new UrlPostgresProvider(inject('databaseUrl'));
 

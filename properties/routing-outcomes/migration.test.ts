@@ -5,7 +5,7 @@ import { formatConsoleReport } from '../../harness/report/console-report.ts';
 import { chainWith } from '../../test/helpers.ts';
 import suite from './suite.ts';
 
-const RUNS = Number(process.env.TEST_RUNS ?? 15);
+const RUNS = Number(process.env.TEST_RUNS ?? 10);
 const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 function options(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
