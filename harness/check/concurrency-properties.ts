@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import pg from 'pg';
-import { errorMessage } from '../errors.ts';
 import type { Migration } from '../migrate/index.ts';
+import { connectClient } from '../postgres/index.ts';
 import { InterleavingExecutor, type SessionStep, type StepEvent } from '../sessions/index.ts';
 import type { StartingState, StateDatabase } from '../states/index.ts';
 import type { ConcurrencyProblem, ConcurrencyScenario, ConcurrentCase } from './concurrency-scenario.ts';
-import type { PropertyResult } from './property-result.ts';
+import { brokenRun, type PropertyResult } from './property-result.ts';
 import { runProperty, type PropertyOutcome } from './run-property.ts';
 import { inlineParameters } from './sql-literals.ts';
-import { formatActual } from './step-outcome.ts';
+import { formatActual } from '../sessions/step-outcome.ts';
 import type { WriteContext } from './write-properties.ts';
 
 /** What one concurrent run did, kept for the counterexample and for repro. */
@@ -33,7 +33,7 @@ const DEPLOY = 'live-deploy-keeps-valid-writes';
 export async function checkConcurrentFlows(state: StartingState, scenario: ConcurrencyScenario, database: StateDatabase, context: WriteContext): Promise<ConcurrencyCheckResult> {
   const config = context.templates.connectionConfig(database.name);
   const executor = await InterleavingExecutor.connect(config, maxSessions(scenario));
-  const control = await connect(config);
+  const control = await connectClient(config);
   try {
     return await runCases(state, scenario, context, scenario.name, async (testCase) => runCase(state, scenario, testCase, executor, control));
   } finally {
@@ -51,7 +51,7 @@ export async function checkLiveDeploy(state: StartingState, scenario: Concurrenc
   const probe = await context.templates.clone(state, history!, `deploy_${state.name}`);
   let pending: Migration[];
   try {
-    const client = await connect(context.templates.connectionConfig(probe.name));
+    const client = await connectClient(context.templates.connectionConfig(probe.name));
     const applied = new Set((await context.migrator.appliedRevisions(client)).map((r) => BigInt(r)));
     await client.end();
     pending = context.migrator.chainTo(context.to).filter((m) => !applied.has(BigInt(m.revision)));
@@ -64,7 +64,7 @@ export async function checkLiveDeploy(state: StartingState, scenario: Concurrenc
     const database = await context.templates.clone(state, history!, `deploy_${state.name}`);
     const config = context.templates.connectionConfig(database.name);
     const executor = await InterleavingExecutor.connect(config, testCase.flows.length + 1);
-    const control = await connect(config);
+    const control = await connectClient(config);
     try {
       const record = await runCase(state, scenario, testCase, executor, control, deployProgram(pending, context.migrator.versionTable));
       waits.push(...record.events.filter((e) => e.session !== record.deploySession && e.blockedBy.includes(record.deploySession!)).map((e) => e.ms));
@@ -147,7 +147,7 @@ function summarise(
   if (outcome.ok) return { property: { ...base, ok: true } };
   const failing = outcome.counterexample ? records.get(outcome.counterexample) : undefined;
   if (!failing) {
-    return { property: { ...base, ok: false, path: outcome.path, counterexample: { steps: [], expected: 'the run to complete', actual: errorMessage(outcome.failure) } } };
+    return { property: brokenRun({ ...base, path: outcome.path }, outcome.failure) };
   }
   const problem = failing.problems[0]!;
   return {
@@ -189,10 +189,4 @@ function maxSessions(scenario: ConcurrencyScenario): number {
   return scenario.maxSessions;
 }
 
-async function connect(config: pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client(config);
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
 

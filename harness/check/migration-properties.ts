@@ -1,6 +1,6 @@
-import pg from 'pg';
 import type { CatalogSnapshot } from '../catalog/index.ts';
 import type { Migrator } from '../migrate/index.ts';
+import { connectClient } from '../postgres/index.ts';
 import { describeStep, type Expectation, type StartingState, type StateDatabase, type StateHistory, type StateTemplates } from '../states/index.ts';
 import { observeMigration, type MigrationObservation, type MigrationOutcome } from './migration-experiment.ts';
 import type { Counterexample, PropertyResult } from './property-result.ts';
@@ -158,9 +158,7 @@ async function runMigrationChecks(state: StartingState, context: MigrationProper
 async function migrateClone(state: StartingState, history: StateHistory, context: MigrationPropertyContext, workspace: Workspace): Promise<MigrationObservation> {
   const nested = context.migrator.canNest(context.to);
   const database = nested ? await workspace.database() : await context.templates.cloneWithoutHistory(state, `mig_${state.name}`);
-  const client = new pg.Client(context.templates.connectionConfig(database.name));
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connectClient(context.templates.connectionConfig(database.name));
   try {
     if (nested) await client.query('BEGIN');
     await context.templates.completeState(client, state, history, nested);

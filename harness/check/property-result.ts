@@ -16,6 +16,12 @@ export interface Counterexample {
   script?: string;
 }
 
+/** A property whose run broke down (an exception rather than a counterexample). */
+export function brokenRun(base: Omit<PropertyResult, 'ok'>, failure: unknown): PropertyResult {
+  const actual = failure instanceof Error ? failure.message : String(failure);
+  return { ...base, ok: false, counterexample: { steps: [], expected: 'the run to complete', actual } };
+}
+
 /** What a property reports, whichever group it belongs to. */
 export interface PropertyResult {
   name: string;

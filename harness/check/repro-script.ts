@@ -2,10 +2,11 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Migration, Migrator } from '../migrate/index.ts';
 import { describeStep, type StartingState, type StateHistory } from '../states/index.ts';
-import { formatActual, formatExpected } from './step-outcome.ts';
+import { formatActual, formatExpected } from '../sessions/step-outcome.ts';
 import type { StepRecord } from './write-properties.ts';
 
-export interface ReproInput {
+/** Which failure a repro is of, and what rebuilds its starting state. */
+export interface ReproCase {
   suite: string;
   state: StartingState;
   history: StateHistory;
@@ -14,6 +15,9 @@ export interface ReproInput {
   seed: number;
   path: string;
   property: string;
+}
+
+export interface ReproInput extends ReproCase {
   steps: readonly StepRecord[];
 }
 

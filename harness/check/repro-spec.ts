@@ -1,20 +1,10 @@
-import type { StartingState, StateHistory } from '../states/index.ts';
-import type { Migrator } from '../migrate/index.ts';
 import type { ConcurrentRecord } from './concurrency-properties.ts';
 import { sessionName } from './concurrency-properties.ts';
-import { stateSetup } from './repro-script.ts';
+import { stateSetup, type ReproCase } from './repro-script.ts';
 import { inlineParameters } from './sql-literals.ts';
-import { formatActual } from './step-outcome.ts';
+import { formatActual } from '../sessions/step-outcome.ts';
 
-export interface SpecInput {
-  suite: string;
-  state: StartingState;
-  history: StateHistory;
-  migrator: Migrator;
-  to: string;
-  seed: number;
-  path: string;
-  property: string;
+export interface SpecInput extends ReproCase {
   record: ConcurrentRecord;
 }
 

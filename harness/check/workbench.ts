@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
 import { SetupError, errorMessage } from '../errors.ts';
 import { loadMigrations, Migrator } from '../migrate/index.ts';
-import { ScratchDatabases, type PostgresProvider, type PostgresServer } from '../postgres/index.ts';
+import { connectClient, ScratchDatabases, type PostgresProvider, type PostgresServer } from '../postgres/index.ts';
 import { StateTemplates, type StartingState } from '../states/index.ts';
 import type { Suite } from './suite.ts';
 
@@ -84,9 +83,7 @@ export async function openWorkbench(suite: Suite, options: WorkbenchOptions): Pr
 
 async function referenceCatalog(databases: ScratchDatabases, migrator: Migrator, to: string): Promise<Reference> {
   const name = await databases.create('reference');
-  const client = new pg.Client(databases.server.connectionConfig(name));
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connectClient(databases.server.connectionConfig(name));
   try {
     await migrator.migrate(client, to);
     return { catalog: await snapshotCatalog(client) };

@@ -4,12 +4,13 @@ import pg from 'pg';
 import { diffCatalogs, snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Migrator } from '../migrate/index.ts';
+import { connectClient } from '../postgres/index.ts';
 import type { StartingState, StateDatabase, StateHistory, StateTemplates } from '../states/index.ts';
-import type { PropertyResult } from './property-result.ts';
+import { brokenRun, type PropertyResult } from './property-result.ts';
 import type { Progress } from '../report/progress.ts';
 import { runProperty } from './run-property.ts';
 import { inlineParameters } from './sql-literals.ts';
-import { formatActual, formatExpected, matches, outcomeOf, outcomeOfError, type ExpectedOutcome, type StepOutcome } from './step-outcome.ts';
+import { formatActual, formatExpected, matches, outcomeOf, outcomeOfError, type ExpectedOutcome, type StepOutcome } from '../sessions/step-outcome.ts';
 import type { Operation, Statement, WriteScenario } from './write-scenario.ts';
 
 export interface WriteContext {
@@ -49,7 +50,7 @@ export type WriteTarget = { database: StateDatabase; history: StateHistory } | {
 export async function prepareWriteTarget(state: StartingState, context: WriteContext): Promise<WriteTarget> {
   const [history] = fc.sample(context.templates.historyArbitrary(state), { seed: context.seed, numRuns: 1 });
   const database = await context.templates.clone(state, history!, `writes_${state.name}`);
-  const client = await connect(context.templates.connectionConfig(database.name));
+  const client = await connectClient(context.templates.connectionConfig(database.name));
   try {
     const { applied } = await context.migrator.migrate(client, context.to);
     if (state.expect === 'drift' && applied.length === 0 && context.reference) {
@@ -84,7 +85,7 @@ export async function checkWrites(state: StartingState, scenario: WriteScenario,
 }
 
 async function checkWritesOnce(state: StartingState, scenario: WriteScenario, database: StateDatabase, context: WriteContext, onRun: (passed: boolean) => void): Promise<WriteCheckResult> {
-  const client = await connect(context.templates.connectionConfig(database.name));
+  const client = await connectClient(context.templates.connectionConfig(database.name));
   const recorded = new WeakMap<readonly Operation[], { steps: StepRecord[]; problem: string }>();
   try {
     const outcome = await runProperty(
@@ -100,7 +101,7 @@ async function checkWritesOnce(state: StartingState, scenario: WriteScenario, da
     if (outcome.ok) return { property: { ...base, ok: true } };
     const failing = outcome.counterexample ? recorded.get(outcome.counterexample) : undefined;
     if (!failing) {
-      return { property: { ...base, ok: false, path: outcome.path, counterexample: { steps: [], expected: 'the run to complete', actual: errorMessage(outcome.failure) } } };
+      return { property: brokenRun({ ...base, path: outcome.path }, outcome.failure) };
     }
     const last = failing.steps[failing.steps.length - 1];
     const stepMismatch = last !== undefined && !matches(last.expected, last.actual);
@@ -159,9 +160,3 @@ export function prepared(statement: Statement): pg.QueryConfig {
 
 const preparedNames = new Map<string, string>();
 
-async function connect(config: pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client(config);
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}

@@ -1,6 +1,6 @@
 import type fc from 'fast-check';
 import type pg from 'pg';
-import type { ExpectedOutcome } from './step-outcome.ts';
+import type { ExpectedOutcome } from '../sessions/step-outcome.ts';
 
 /** One generated operation; the suite gives it a readable label such as `insertDecision(d1, …)`. */
 export interface Operation {

@@ -6,6 +6,7 @@ import { UrlPostgresProvider } from './url-postgres-provider.ts';
 
 export * from './postgres-server.ts';
 export { ScratchDatabases } from './scratch-databases.ts';
+export { connectClient, withClient } from './connect.ts';
 export { EmbeddedPostgresProvider } from './embedded-postgres-provider.ts';
 export { UrlPostgresProvider } from './url-postgres-provider.ts';
 export { ContainerPostgresProvider, DEFAULT_CONTAINER_MAJOR } from './container-postgres-provider.ts';

@@ -1,5 +1,6 @@
-import pg from 'pg';
-import { outcomeOf, outcomeOfError, type StepOutcome } from '../check/step-outcome.ts';
+import type pg from 'pg';
+import { connectClient } from '../postgres/connect.ts';
+import { outcomeOf, outcomeOfError, type StepOutcome } from './step-outcome.ts';
 import type { SessionStep, StepEvent } from './session-step.ts';
 
 export interface ExecutorOptions {
@@ -43,13 +44,7 @@ export class InterleavingExecutor {
   ) {}
 
   static async connect(config: pg.ClientConfig, sessionCount: number, options: Partial<ExecutorOptions> = {}): Promise<InterleavingExecutor> {
-    const connect = async () => {
-      const client = new pg.Client(config);
-      client.on('error', () => undefined);
-      await client.connect();
-      return client;
-    };
-    const [control, ...sessions] = await Promise.all(Array.from({ length: sessionCount + 1 }, connect));
+    const [control, ...sessions] = await Promise.all(Array.from({ length: sessionCount + 1 }, () => connectClient(config)));
     const executor = new InterleavingExecutor(sessions, control!, { ...DEFAULT_EXECUTOR_OPTIONS, ...options });
     executor.pids = await Promise.all(sessions.map(async (client) => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
     // make deadlocks cheap to detect (allowed for superusers; elsewhere the server default stays)

@@ -1,5 +1,6 @@
-import pg from 'pg';
-import { formatActual } from '../check/step-outcome.ts';
+import type pg from 'pg';
+import { connectClient } from '../postgres/connect.ts';
+import { formatActual } from './step-outcome.ts';
 import { InterleavingExecutor } from './interleaving-executor.ts';
 import type { SessionStep, StepEvent } from './session-step.ts';
 
@@ -78,9 +79,7 @@ export interface SpecReplay {
 
 /** Runs a spec's setup and its first permutation with the interleaving executor. */
 export async function replayIsolationSpec(spec: IsolationSpec, config: pg.ClientConfig): Promise<SpecReplay> {
-  const control = new pg.Client(config);
-  control.on('error', () => undefined);
-  await control.connect();
+  const control = await connectClient(config);
   try {
     for (const sql of spec.setup) await control.query(sql);
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { StepOutcome } from '../check/step-outcome.ts';
+import type { StepOutcome } from './step-outcome.ts';
 
 /** One statement a session sends, with a short name for permutations (`insert`, `commit`). */
 export interface SessionStep {

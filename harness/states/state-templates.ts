@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { SetupError, errorMessage } from '../errors.ts';
 import type { Migrator } from '../migrate/index.ts';
-import type { ScratchDatabases } from '../postgres/index.ts';
+import { withClient, type ScratchDatabases } from '../postgres/index.ts';
 import { perCloneSteps, templateSteps, type GeneratedRows, type StartingState, type StateStep } from './starting-state.ts';
 
 /** The generated rows of one clone, one entry per `rows` step of the state. */
@@ -112,15 +112,8 @@ export class StateTemplates {
     }
   }
 
-  private async withClient<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client(this.connectionConfig(database));
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
+  private withClient<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+    return withClient(this.connectionConfig(database), work);
   }
 }
 

@@ -6,28 +6,17 @@ import { openWorkbench } from '../../harness/check/workbench.ts';
 import { prepareWriteTarget } from '../../harness/check/write-properties.ts';
 import { ScratchDatabases, UrlPostgresProvider } from '../../harness/postgres/index.ts';
 import { formatConsoleReport } from '../../harness/report/console-report.ts';
-import { formatActual } from '../../harness/check/step-outcome.ts';
+import { formatActual } from '../../harness/sessions/step-outcome.ts';
 import { InterleavingExecutor, parseIsolationSpec, replayIsolationSpec } from '../../harness/sessions/index.ts';
 import { concurrencyScenario } from './concurrency.ts';
 import type { Flow } from './flows.ts';
 import suite from './suite.ts';
+import { SEED, testRuns, verifyOptions } from './testing.ts';
 
-const RUNS = Number(process.env.TEST_RUNS ?? 10);
-const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+const RUNS = testRuns(10);
 const provider = () => new UrlPostgresProvider(inject('databaseUrl'));
 
-function options(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
-  return {
-    provider: provider(),
-    migrationsDir: suite.migrationsDir,
-    groups: ['concurrency'],
-    runs: RUNS,
-    seed: SEED,
-    replayCommand: (state, group, seed, path) => `verify --states ${state.name} --group ${group} --seed ${seed} --path ${path}`,
-    log: () => undefined,
-    ...overrides,
-  };
-}
+const options = (overrides: Partial<VerifyOptions> = {}) => verifyOptions(['concurrency'], RUNS, overrides);
 
 const flow = (kind: Flow['kind'], transaction: boolean, rule: Flow['rule'] = 'cheapest_clearing_floor'): Flow => ({ kind, rule, provider: 'openai', transaction, label: `${kind}${transaction ? ' in one transaction' : ''}` });
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ConcurrencyProblem, ConcurrencyScenario, ConcurrentRun, ConcurrentSetup } from '../../harness/check/concurrency-scenario.ts';
-import { formatActual, formatExpected, matches, type ExpectedOutcome } from '../../harness/check/step-outcome.ts';
+import { formatActual, formatExpected, matches, type ExpectedOutcome } from '../../harness/sessions/step-outcome.ts';
 import type { SessionStep, StepEvent } from '../../harness/sessions/index.ts';
 import { allowedByOldPredicate, isOrphan } from './domain.ts';
 import { SHARED_DECISION, concurrentCase, flowOperations, MAX_SESSIONS, type Flow } from './flows.ts';

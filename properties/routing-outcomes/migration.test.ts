@@ -1,25 +1,13 @@
-import { inject, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verify, type VerifyOptions } from '../../harness/check/verify.ts';
-import { UrlPostgresProvider } from '../../harness/postgres/index.ts';
 import { formatConsoleReport } from '../../harness/report/console-report.ts';
 import { chainWith } from '../../test/helpers.ts';
 import suite from './suite.ts';
+import { SEED, testRuns, verifyOptions } from './testing.ts';
 
-const RUNS = Number(process.env.TEST_RUNS ?? 10);
-const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+const RUNS = testRuns(10);
 
-function options(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
-  return {
-    provider: new UrlPostgresProvider(inject('databaseUrl')),
-    migrationsDir: suite.migrationsDir,
-    groups: ['migration'],
-    runs: RUNS,
-    seed: SEED,
-    replayCommand: (state, group, seed, path) => `verify --states ${state.name} --group ${group} --seed ${seed} --path ${path}`,
-    log: () => undefined,
-    ...overrides,
-  };
-}
+const options = (overrides: Partial<VerifyOptions> = {}) => verifyOptions(['migration'], RUNS, overrides);
 
 function outcomes(report: Awaited<ReturnType<typeof verify>>) {
   return Object.fromEntries(report.states.map((state) => [state.name, { migration: state.migration, ok: state.properties.every((p) => p.ok) }]));

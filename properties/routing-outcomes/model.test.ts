@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatExpected } from '../../harness/check/step-outcome.ts';
+import { formatExpected } from '../../harness/sessions/step-outcome.ts';
 import { label, type RoutingOperation, type Unlabelled } from './operations.ts';
 import { RoutingWriteRun } from './writes.ts';
 

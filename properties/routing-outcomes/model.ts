@@ -1,4 +1,4 @@
-import type { ExpectedOutcome } from '../../harness/check/step-outcome.ts';
+import type { ExpectedOutcome } from '../../harness/sessions/step-outcome.ts';
 import { CONSTRAINT_NAME, MODEL_OF, isOrphan, type DecisionRule, type OutcomeFacts, type OutcomeStatus, type Provider } from './domain.ts';
 
 /** A decision as the domain sees it. */

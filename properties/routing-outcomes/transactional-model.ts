@@ -1,4 +1,4 @@
-import type { ExpectedOutcome } from '../../harness/check/step-outcome.ts';
+import type { ExpectedOutcome } from '../../harness/sessions/step-outcome.ts';
 import type { OutcomeFacts } from './domain.ts';
 import { RoutingModel, type Change, type ModelDecision } from './model.ts';
 

@@ -7,22 +7,11 @@ import { ScratchDatabases, UrlPostgresProvider } from '../../harness/postgres/in
 import { formatConsoleReport } from '../../harness/report/console-report.ts';
 import { chainWith, runCli } from '../../test/helpers.ts';
 import suite from './suite.ts';
+import { SEED, testRuns, verifyOptions } from './testing.ts';
 
-const RUNS = Number(process.env.TEST_RUNS ?? 30);
-const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+const RUNS = testRuns(30);
 
-function options(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
-  return {
-    provider: new UrlPostgresProvider(inject('databaseUrl')),
-    migrationsDir: suite.migrationsDir,
-    groups: ['writes'],
-    runs: RUNS,
-    seed: SEED,
-    replayCommand: (state, group, seed, path) => `verify --states ${state.name} --group ${group} --seed ${seed} --path ${path}`,
-    log: () => undefined,
-    ...overrides,
-  };
-}
+const options = (overrides: Partial<VerifyOptions> = {}) => verifyOptions(['writes'], RUNS, overrides);
 
 const writesOf = (report: Awaited<ReturnType<typeof verify>>, state: string) => report.states.find((s) => s.name === state)!.properties.find((p) => p.group === 'writes');
 

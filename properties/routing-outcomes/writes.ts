@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { ExpectedOutcome } from '../../harness/check/step-outcome.ts';
+import type { ExpectedOutcome } from '../../harness/sessions/step-outcome.ts';
 import type { Operation, Statement, WriteRun, WriteScenario } from '../../harness/check/write-scenario.ts';
 import { IS_ORPHAN_SQL, MODEL_OF } from './domain.ts';
 import { RoutingModel, newDecision, type Change, type ModelDecision } from './model.ts';
