@@ -96,7 +96,7 @@ async function runMigrationChecks(state: StartingState, context: MigrationProper
   let first: MigrationObservation | undefined;
   const hasHistory = state.steps.some((step) => step.kind === 'rows');
   const runs = hasHistory ? context.runs : 1;
-  const task = context.progress?.start(state.name, checks.map((c) => c.name).join(', '), 'migration', runs);
+  const task = context.progress?.start(state.name, `migration checks (${checks.length})`, 'migration', runs);
 
   const outcome = await runProperty(
     context.templates.historyArbitrary(state),
