@@ -6,6 +6,7 @@ import { InterleavingExecutor, type SessionStep, type StepEvent } from '../sessi
 import type { StartingState, StateDatabase } from '../states/index.ts';
 import type { ConcurrencyProblem, ConcurrencyScenario, ConcurrentCase } from './concurrency-scenario.ts';
 import { brokenRun, type PropertyResult } from './property-result.ts';
+import { removeUnneeded } from './minimize.ts';
 import { runProperty, type PropertyOutcome } from './run-property.ts';
 import { inlineParameters } from './sql-literals.ts';
 import { formatActual } from '../sessions/step-outcome.ts';
@@ -123,7 +124,7 @@ async function runCases(
 ): Promise<ConcurrencyCheckResult> {
   const records = new WeakMap<ConcurrentCase, ConcurrentRecord>();
   const task = context.progress?.start(state.name, name, 'concurrency', context.runs);
-  const result = await summarise(state, context, name, records, await runProperty(
+  const outcome = await runProperty(
     scenario.cases,
     async (testCase) => {
       const record = await run(testCase);
@@ -131,21 +132,39 @@ async function runCases(
       return record.problems.length === 0;
     },
     { runs: context.runs, seed: context.seed, path: context.path, onRun: (passed) => task?.tick(passed) },
-  ));
+  );
+  const shrunk = outcome.counterexample ? records.get(outcome.counterexample) : undefined;
+  const failing = outcome.counterexample && shrunk ? await minimiseCase(outcome.counterexample, shrunk, run) : undefined;
+  const result = summarise(state, context, name, failing, outcome);
   task?.done(result.property);
   return result;
+}
+
+/** Drops the flows, then the schedule entries, that the failure does not need (see removeUnneeded). */
+async function minimiseCase(testCase: ConcurrentCase, record: ConcurrentRecord, run: (testCase: ConcurrentCase) => Promise<ConcurrentRecord>): Promise<ConcurrentRecord> {
+  let best = record;
+  let current = testCase;
+  const stillFails = async (candidate: ConcurrentCase) => {
+    const attempt = await run(candidate);
+    if (attempt.problems.length === 0) return false;
+    best = attempt;
+    current = candidate;
+    return true;
+  };
+  await removeUnneeded(current.flows, (flows) => stillFails({ ...current, flows }), 20);
+  await removeUnneeded(current.schedule, (schedule) => stillFails({ ...current, schedule }), 40);
+  return best;
 }
 
 function summarise(
   state: StartingState,
   context: WriteContext,
   name: string,
-  records: WeakMap<ConcurrentCase, ConcurrentRecord>,
+  failing: ConcurrentRecord | undefined,
   outcome: PropertyOutcome<ConcurrentCase>,
 ): ConcurrencyCheckResult {
   const base = { name, group: 'concurrency' as const, runs: outcome.runs, ms: outcome.ms, seed: outcome.seed };
   if (outcome.ok) return { property: { ...base, ok: true } };
-  const failing = outcome.counterexample ? records.get(outcome.counterexample) : undefined;
   if (!failing) {
     return { property: brokenRun({ ...base, path: outcome.path }, outcome.failure) };
   }

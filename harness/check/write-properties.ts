@@ -8,7 +8,8 @@ import { connectClient } from '../postgres/index.ts';
 import type { StartingState, StateDatabase, StateHistory, StateTemplates } from '../states/index.ts';
 import { brokenRun, type PropertyResult } from './property-result.ts';
 import type { Progress } from '../report/progress.ts';
-import { runProperty } from './run-property.ts';
+import { removeUnneeded } from './minimize.ts';
+import { runProperty, type PropertyOutcome } from './run-property.ts';
 import { inlineParameters } from './sql-literals.ts';
 import { formatActual, formatExpected, matches, outcomeOf, outcomeOfError, type ExpectedOutcome, type StepOutcome } from '../sessions/step-outcome.ts';
 import type { Operation, Statement, WriteScenario } from './write-scenario.ts';
@@ -84,39 +85,54 @@ export async function checkWrites(state: StartingState, scenario: WriteScenario,
   return result;
 }
 
+interface FailingRun {
+  operations: readonly Operation[];
+  steps: StepRecord[];
+  problem: string;
+}
+
+/** A counterexample found (and minimised) by one search, with the seed and path that replay it. */
+interface Found {
+  outcome: PropertyOutcome<readonly Operation[]>;
+  failing?: FailingRun;
+}
+
+/** More searches, with other seeds, for a shorter counterexample than the first one found. */
+const EXTRA_SEARCHES = 3;
+
 async function checkWritesOnce(state: StartingState, scenario: WriteScenario, database: StateDatabase, context: WriteContext, onRun: (passed: boolean) => void): Promise<WriteCheckResult> {
   const client = await connectClient(context.templates.connectionConfig(database.name));
-  const recorded = new WeakMap<readonly Operation[], { steps: StepRecord[]; problem: string }>();
   try {
-    const outcome = await runProperty(
-      scenario.operations,
-      async (operations) => {
-        const result = await executeRun(client, scenario, operations);
-        if (result.problem) recorded.set(operations, { steps: result.steps, problem: result.problem });
-        return result.problem === undefined;
-      },
-      { runs: context.runs, seed: context.seed, path: context.path, onRun },
-    );
+    const first = await search(client, scenario, context.seed, context.path, context.runs, onRun);
+    const { outcome } = first;
     const base = { name: scenario.name, group: 'writes' as const, runs: outcome.runs, ms: outcome.ms, seed: outcome.seed };
     if (outcome.ok) return { property: { ...base, ok: true } };
-    const failing = outcome.counterexample ? recorded.get(outcome.counterexample) : undefined;
-    if (!failing) {
-      return { property: brokenRun({ ...base, path: outcome.path }, outcome.failure) };
+    if (!first.failing) return { property: brokenRun({ ...base, path: outcome.path }, outcome.failure) };
+    // A failure can be found first on a long path (complete, then unlink) while a shorter one
+    // exists: a few more searches keep the shortest. A replay (--path) only replays.
+    let best = first as Required<Found>;
+    for (let k = 1; !context.path && k <= EXTRA_SEARCHES && best.failing.steps.length > 1; k++) {
+      const other = await search(client, scenario, (context.seed + k * 7919) | 0, undefined, context.runs, () => undefined);
+      if (other.failing && other.failing.steps.length < best.failing.steps.length) best = other as Required<Found>;
     }
+    const { failing } = best;
+    const seed = best.outcome.seed;
+    const path = best.outcome.path ?? '';
     const last = failing.steps[failing.steps.length - 1];
     const stepMismatch = last !== undefined && !matches(last.expected, last.actual);
     return {
       property: {
         ...base,
         ok: false,
-        path: outcome.path,
+        seed,
+        path,
         counterexample: {
           steps: failing.steps.map((step) => step.label),
           expected: stepMismatch ? formatExpected(last.expected) : 'the final table to equal the model, with no orphan',
           actual: stepMismatch ? formatActual(last.actual) : failing.problem,
           sql: failing.steps.map((step) => `${step.sql};  -- expected ${formatExpected(step.expected)}, actual ${formatActual(step.actual)}`),
-          replay: context.replayCommand(state, outcome.seed, outcome.path ?? ''),
-          script: context.scriptCommand?.(state, outcome.seed, outcome.path ?? ''),
+          replay: context.replayCommand(state, seed, path),
+          script: context.scriptCommand?.(state, seed, path),
         },
       },
       failingSteps: failing.steps,
@@ -124,6 +140,29 @@ async function checkWritesOnce(state: StartingState, scenario: WriteScenario, da
   } finally {
     await client.end();
   }
+}
+
+/** One fast-check search; a counterexample is then minimised further (see removeUnneeded). */
+async function search(client: pg.ClientBase, scenario: WriteScenario, seed: number, path: string | undefined, runs: number, onRun: (passed: boolean) => void): Promise<Found> {
+  const recorded = new WeakMap<readonly Operation[], FailingRun>();
+  const outcome = await runProperty(
+    scenario.operations,
+    async (operations) => {
+      const result = await executeRun(client, scenario, operations);
+      if (result.problem) recorded.set(operations, { operations, steps: result.steps, problem: result.problem });
+      return result.problem === undefined;
+    },
+    { runs, seed, path, onRun },
+  );
+  const shrunk = outcome.counterexample ? recorded.get(outcome.counterexample) : undefined;
+  if (!shrunk) return { outcome };
+  let failing = shrunk;
+  await removeUnneeded(shrunk.operations, async (candidate) => {
+    const result = await executeRun(client, scenario, candidate);
+    if (result.problem !== undefined) failing = { operations: candidate, steps: result.steps, problem: result.problem };
+    return result.problem !== undefined;
+  });
+  return { outcome, failing };
 }
 
 /** Runs the operations one statement at a time; stops at the first outcome the model did not predict. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { ConcurrentCase } from '../../harness/check/concurrency-scenario.ts';
 import { PROVIDERS, RULES, type DecisionRule, type Provider } from './domain.ts';
-import { label, type RoutingOperation, type Unlabelled } from './operations.ts';
+import { op, type RoutingOperation } from './operations.ts';
 
 /**
  * What one session does in a concurrent case: a gateway flow from SPEC §6, either as
@@ -20,7 +20,6 @@ export interface Flow {
 /** The decision every race-complete flow completes (created before the schedule). */
 export const SHARED_DECISION = 0;
 
-const op = (unlabelled: Unlabelled): RoutingOperation => ({ ...unlabelled, label: label(unlabelled) }) as RoutingOperation;
 
 /** The operations of a flow run by session `session` (0-based); keys are d<session+1>1, i<session+1>1… */
 export function flowOperations(flow: Flow, session: number): RoutingOperation[] {
@@ -46,9 +45,9 @@ export function flowOperations(flow: Flow, session: number): RoutingOperation[] 
     case 'race-complete':
       return [op({ kind: 'recordInference', i: i1, provider, status: 'ok', httpStatus: 200 }), op({ kind: 'completeDecision', d: SHARED_DECISION, i: i1 })];
     case 'buggy-unlinked':
-      return [op({ kind: 'insertDecision', d, rule, provider }), op({ kind: 'failProviderUnlinked', d })];
+      return [op({ kind: 'insertDecision', d, rule, provider }), op({ kind: 'failProviderUnlinked', d, stamped: true })];
     case 'buggy-insert-completed':
-      return [op({ kind: 'insertCompleted', rule, provider, status: 'provider_error' })];
+      return [op({ kind: 'insertCompleted', rule, provider, status: 'provider_error', stamped: true })];
   }
 }
 

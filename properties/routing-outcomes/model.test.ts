@@ -38,20 +38,20 @@ describe('the oracle (RoutingModel)', () => {
   it('rejects every way of producing an orphan, and only those', () => {
     expect(predictions([
       { kind: 'insertDecision', d: 1, rule: ccf, provider: 'mistral' },
-      { kind: 'failProviderUnlinked', d: 1 },
-      { kind: 'completeUnlinked', d: 1 },
-      { kind: 'insertCompleted', rule: ccf, provider: 'openai', status: 'provider_error' },
+      { kind: 'failProviderUnlinked', d: 1, stamped: false },
+      { kind: 'completeUnlinked', d: 1, stamped: true },
+      { kind: 'insertCompleted', rule: ccf, provider: 'openai', status: 'provider_error', stamped: true },
       { kind: 'insertDecision', d: 2, rule: 'passthrough', provider: 'anthropic' },
-      { kind: 'completeUnlinked', d: 2 },
+      { kind: 'completeUnlinked', d: 2, stamped: false },
       { kind: 'preDispatchFail', d: 1 },
       { kind: 'clearOverride', d: 1 },
     ])).toEqual([
       'insertDecision(d1, cheapest_clearing_floor, mistral) -> commit',
-      'failProviderUnlinked(d1) -> 23514 outcome_requires_inference_when_model_chosen',
+      'failProviderUnlinked(d1, no completed_at) -> 23514 outcome_requires_inference_when_model_chosen',
       'completeUnlinked(d1) -> 23514 outcome_requires_inference_when_model_chosen',
       'insertCompleted(new, cheapest_clearing_floor, openai, provider_error) -> 23514 outcome_requires_inference_when_model_chosen',
       'insertDecision(d2, passthrough, anthropic) -> commit',
-      'completeUnlinked(d2) -> commit',
+      'completeUnlinked(d2, no completed_at) -> commit',
       'preDispatchFail(d1) -> commit',
       'clearOverride(d1) -> 23514 outcome_requires_inference_when_model_chosen',
     ]);

@@ -90,17 +90,29 @@ export const preDispatchFail = compiledOnce((id: string) =>
 );
 
 /** Final without an inference: legal for rules other than cheapest_clearing_floor. */
-export const completeUnlinked = compiledOnce((id: string) => midFlight(id).set({ outcome_status: 'success', completed_at: sql`now()` }).compile());
+export function completeUnlinked(id: string, stamped = true): CompiledQuery {
+  return stamped ? completeUnlinkedStamped(id) : completeUnlinkedUnstamped(id);
+}
+const completeUnlinkedStamped = compiledOnce((id: string) => midFlight(id).set({ outcome_status: 'success', completed_at: sql`now()` }).compile());
+const completeUnlinkedUnstamped = compiledOnce((id: string) => midFlight(id).set({ outcome_status: 'success' }).compile());
 
 // ---- orphan-producing: the pre-fix behaviours and plausible regressions ----
 
 /** AIN-300 itself: the provider error written without its inference. */
-export const failProviderUnlinked = compiledOnce((id: string) => midFlight(id).set({ outcome_status: 'provider_error', completed_at: sql`now()` }).compile());
+export function failProviderUnlinked(id: string, stamped = true): CompiledQuery {
+  return stamped ? failProviderUnlinkedStamped(id) : failProviderUnlinkedUnstamped(id);
+}
+const failProviderUnlinkedStamped = compiledOnce((id: string) => midFlight(id).set({ outcome_status: 'provider_error', completed_at: sql`now()` }).compile());
+/** The pre-fix error path also forgot to stamp completed_at. */
+const failProviderUnlinkedUnstamped = compiledOnce((id: string) => midFlight(id).set({ outcome_status: 'provider_error' }).compile());
 
 /** One INSERT that is already final and has no inference. */
-export function insertCompleted(id: string, requestId: string, rule: DecisionRule, provider: Provider, status: 'success' | 'provider_error'): CompiledQuery {
-  return insertCompletedQuery(id, requestId, rule, MODEL_OF[provider], provider, status);
+export function insertCompleted(id: string, requestId: string, rule: DecisionRule, provider: Provider, status: 'success' | 'provider_error', stamped = true): CompiledQuery {
+  return (stamped ? insertCompletedQuery : insertCompletedUnstampedQuery)(id, requestId, rule, MODEL_OF[provider], provider, status);
 }
+const insertCompletedUnstampedQuery = compiledOnce((id: string, requestId: string, rule: DecisionRule, model: string, provider: string, status: 'success' | 'provider_error') =>
+  db.insertInto('routing_outcomes').values({ id, request_id: requestId, decision_rule: rule, chosen_model: model, chosen_provider: provider, outcome_status: status }).compile(),
+);
 const insertCompletedQuery = compiledOnce((id: string, requestId: string, rule: DecisionRule, model: string, provider: string, status: 'success' | 'provider_error') =>
   db
     .insertInto('routing_outcomes')

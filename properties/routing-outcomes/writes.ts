@@ -81,17 +81,17 @@ export function translate(op: RoutingOperation, keys: RunKeys): { statement: Sta
     }
     case 'completeUnlinked': {
       const id = keys.decision(op.d);
-      return { statement: writePath.completeUnlinked(id), change: { kind: 'update-mid-flight', id, set: { status: 'success', completed: true } } };
+      return { statement: writePath.completeUnlinked(id, op.stamped), change: { kind: 'update-mid-flight', id, set: { status: 'success', completed: op.stamped } } };
     }
     case 'failProviderUnlinked': {
       const id = keys.decision(op.d);
-      return { statement: writePath.failProviderUnlinked(id), change: { kind: 'update-mid-flight', id, set: { status: 'provider_error', completed: true } } };
+      return { statement: writePath.failProviderUnlinked(id, op.stamped), change: { kind: 'update-mid-flight', id, set: { status: 'provider_error', completed: op.stamped } } };
     }
     case 'insertCompleted': {
       const id = keys.newDecision();
       return {
-        statement: writePath.insertCompleted(id, keys.requestId(id), op.rule, op.provider, op.status),
-        change: { kind: 'insert-decision', id, decision: newDecision(op.rule, op.provider, op.status) },
+        statement: writePath.insertCompleted(id, keys.requestId(id), op.rule, op.provider, op.status, op.stamped),
+        change: { kind: 'insert-decision', id, decision: { ...newDecision(op.rule, op.provider, op.status), completed: op.stamped } },
       };
     }
     case 'unlinkInference': {
