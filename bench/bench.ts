@@ -2,6 +2,7 @@ import os from 'node:os';
 import { formatLines } from './measure.ts';
 import { benchStartup } from './startup.ts';
 import { benchConcurrency } from './concurrency.ts';
+import { benchProviders } from './providers.ts';
 import { benchWrites } from './writes.ts';
 
 /** `npm run bench`: every figure SPEC §8 asks for, measured on this machine now. */
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write('\n' + formatLines('Write path', await benchWrites()) + '\n');
   process.stdout.write('\n' + formatLines('Concurrency', await benchConcurrency()) + '\n');
+  process.stdout.write('\n' + formatLines('Providers', await benchProviders()) + '\n');
 }
 
 await main();

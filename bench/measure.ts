@@ -18,5 +18,6 @@ export function formatLines(title: string, lines: readonly BenchLine[]): string 
 }
 
 function format(value: number): string {
+  if (Number.isNaN(value)) return '—';
   return value >= 100 ? value.toFixed(0) : value.toFixed(2);
 }
