@@ -68,6 +68,16 @@ describe(`concurrent flows (seed ${SEED}, ${RUNS} runs)`, () => {
     ]);
   });
 
+  it('one request handled twice in transactions: the second insert waits, fails with 23505, and its transaction is aborted', async () => {
+    const result = await runFixedCase([flow('duplicate-decision', true), flow('duplicate-decision', true)], [0, 1, 0, 1, 0, 0, 1, 1]);
+    expect(result.problems).toEqual([]);
+    expect(result.shown).toEqual([
+      's1-begin: 0 rows', 's2-begin: 0 rows', 's1-insertDecision: commit (1 row)', 's1-recordInference: commit (1 row)',
+      's1-completeDecision: commit (1 row)', 's1-commit: 0 rows', 's2-insertDecision*: 23505 routing_outcomes_pkey', 's2-recordInference: 25P02',
+      's2-completeDecision: 25P02', 's2-commit: 0 rows',
+    ]);
+  });
+
   it('an error inside a transaction aborts it: its COMMIT rolls back the decision it inserted', async () => {
     const result = await runFixedCase([flow('buggy-unlinked', true), flow('two-phase', false)], [0, 0, 0, 1, 1, 1, 0]);
     expect(result.problems).toEqual([]);

@@ -7,7 +7,7 @@ import { op, type RoutingOperation } from './operations.ts';
  * What one session does in a concurrent case: a gateway flow from SPEC §6, either as
  * autocommit statements (the two-phase write) or inside one transaction.
  */
-export type FlowKind = 'two-phase' | 'failover' | 'provider-error' | 'pre-dispatch' | 'race-complete' | 'buggy-unlinked' | 'buggy-insert-completed';
+export type FlowKind = 'two-phase' | 'failover' | 'provider-error' | 'pre-dispatch' | 'race-complete' | 'duplicate-decision' | 'buggy-unlinked' | 'buggy-insert-completed';
 
 export interface Flow {
   label: string;
@@ -19,6 +19,8 @@ export interface Flow {
 
 /** The decision every race-complete flow completes (created before the schedule). */
 export const SHARED_DECISION = 0;
+/** The decision every duplicate-decision flow inserts (one request handled twice). */
+export const DUPLICATED_DECISION = 9;
 
 
 /** The operations of a flow run by session `session` (0-based); keys are d<session+1>1, i<session+1>1… */
@@ -42,6 +44,13 @@ export function flowOperations(flow: Flow, session: number): RoutingOperation[] 
       return [op({ kind: 'insertDecision', d, rule, provider }), op({ kind: 'recordInference', i: i1, provider, status: 'error', httpStatus: 503 }), op({ kind: 'failProvider', d, i: i1 })];
     case 'pre-dispatch':
       return [op({ kind: 'insertDecision', d, rule, provider }), op({ kind: 'preDispatchFail', d })];
+    case 'duplicate-decision':
+      // two gateway replicas handling the same request: one insert wins, the other gets 23505
+      return [
+        op({ kind: 'insertDecision', d: DUPLICATED_DECISION, rule, provider }),
+        op({ kind: 'recordInference', i: i1, provider, status: 'ok', httpStatus: 200 }),
+        op({ kind: 'completeDecision', d: DUPLICATED_DECISION, i: i1 }),
+      ];
     case 'race-complete':
       return [op({ kind: 'recordInference', i: i1, provider, status: 'ok', httpStatus: 200 }), op({ kind: 'completeDecision', d: SHARED_DECISION, i: i1 })];
     case 'buggy-unlinked':
@@ -51,7 +60,7 @@ export function flowOperations(flow: Flow, session: number): RoutingOperation[] 
   }
 }
 
-const FLOW_KINDS: readonly FlowKind[] = ['two-phase', 'failover', 'provider-error', 'pre-dispatch', 'race-complete', 'buggy-unlinked', 'buggy-insert-completed'];
+const FLOW_KINDS: readonly FlowKind[] = ['two-phase', 'failover', 'provider-error', 'pre-dispatch', 'race-complete', 'duplicate-decision', 'buggy-unlinked', 'buggy-insert-completed'];
 
 export const flow: fc.Arbitrary<Flow> = fc
   .record({ kind: fc.constantFrom(...FLOW_KINDS), rule: fc.constantFrom(...RULES), provider: fc.constantFrom(...PROVIDERS), transaction: fc.boolean() })
