@@ -51,6 +51,26 @@ describe('an existing server by URL', () => {
     await other.close();
   });
 
+  it('says in one line when the role may not create databases', async () => {
+    const { server, databases } = await sharedServer();
+    const admin = new pg.Client(server.connectionConfig(server.maintenanceDatabase));
+    await admin.connect();
+    await admin.query("DROP ROLE IF EXISTS ch_no_createdb; CREATE ROLE ch_no_createdb LOGIN PASSWORD 'pw-no-createdb' NOCREATEDB");
+    try {
+      const url = `postgres://ch_no_createdb:pw-no-createdb@${server.connectionConfig('x').host}:${server.connectionConfig('x').port}/postgres`;
+      const limited = await new UrlPostgresProvider(url).start();
+      const scratch = new ScratchDatabases(limited);
+      const error = await scratch.create('nope').catch((e: unknown) => e);
+      await scratch.close();
+      expect(error).toBeInstanceOf(SetupError);
+      expect((error as Error).message).toMatch(/^cannot create databases on postgres:\/\/ch_no_createdb:\*\*\*@.*: permission denied to create database \(the harness needs a role with CREATEDB\)$/);
+    } finally {
+      await admin.query('DROP ROLE ch_no_createdb');
+      await admin.end();
+      await databases.close();
+    }
+  });
+
   it('reports an unreachable server in one line without the password', async () => {
     const error = await new UrlPostgresProvider('postgres://app:s3cret-pw@127.0.0.1:1/appdb').start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SetupError);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { SetupError } from '../errors.ts';
 import { registerCleanup, type CleanupHandle } from '../shutdown.ts';
 import type { PostgresServer } from './postgres-server.ts';
 
@@ -43,6 +44,9 @@ export class ScratchDatabases {
       await this.adminQuery(sql);
     } catch (error) {
       this.created.delete(name);
+      if ((error as { code?: string }).code === '42501') {
+        throw new SetupError(`cannot create databases on ${this.server.describe()}: ${(error as Error).message} (the harness needs a role with CREATEDB)`);
+      }
       throw error;
     }
     return name;
