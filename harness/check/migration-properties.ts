@@ -91,7 +91,7 @@ export async function checkStateMigration(state: StartingState, context: Migrati
 async function runMigrationChecks(state: StartingState, context: MigrationPropertyContext, workspace: Workspace): Promise<StateMigrationResult> {
   const checks = CHECKS.filter((check) => check.appliesTo.includes(state.expect));
   const firstFailure = new Map<string, number>();
-  const problemsOf = new WeakMap<StateHistory, Map<string, string>>();
+  const observed = new WeakMap<StateHistory, { observation: MigrationObservation; problems: Map<string, string> }>();
   let evaluated = 0;
   let first: MigrationObservation | undefined;
   const hasHistory = state.steps.some((step) => step.kind === 'rows');
@@ -109,15 +109,17 @@ async function runMigrationChecks(state: StartingState, context: MigrationProper
         const problem = check.problem(observation, state.expect);
         if (problem !== undefined) problems.set(check.name, problem);
       }
-      problemsOf.set(history, problems);
+      observed.set(history, { observation, problems });
       for (const name of problems.keys()) if (!firstFailure.has(name)) firstFailure.set(name, evaluated);
       return problems.size === 0;
     },
     { runs, seed: context.seed, path: context.path, onRun: (passed) => task?.tick(passed) },
   );
 
-  const failing = outcome.counterexample ? (problemsOf.get(outcome.counterexample) ?? new Map<string, string>()) : new Map<string, string>();
-  const shown = !outcome.ok && outcome.counterexample ? await migrateClone(state, outcome.counterexample, context, workspace) : first;
+  // the minimal case was already migrated during shrinking: report what it did
+  const minimal = outcome.counterexample ? observed.get(outcome.counterexample) : undefined;
+  const failing = minimal?.problems ?? new Map<string, string>();
+  const shown = minimal?.observation ?? first;
   const properties = checks.map((check): PropertyResult => {
     const problem = failing.get(check.name);
     const base = { name: check.name, group: 'migration' as const, ms: outcome.ms, seed: outcome.seed };
