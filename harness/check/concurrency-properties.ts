@@ -1,9 +1,8 @@
-import fc from 'fast-check';
 import pg from 'pg';
 import type { Migration } from '../migrate/index.ts';
 import { connectClient } from '../postgres/index.ts';
 import { InterleavingExecutor, type SessionStep, type StepEvent } from '../sessions/index.ts';
-import type { StartingState, StateDatabase } from '../states/index.ts';
+import type { StartingState, StateDatabase, StateHistory } from '../states/index.ts';
 import type { ConcurrencyProblem, ConcurrencyScenario, ConcurrentCase } from './concurrency-scenario.ts';
 import { brokenRun, type PropertyResult } from './property-result.ts';
 import { removeUnneeded } from './minimize.ts';
@@ -44,12 +43,12 @@ export async function checkConcurrentFlows(state: StartingState, scenario: Concu
 }
 
 /**
- * The live deploy: every run gets its own copy of the state, not yet migrated; the pending
+ * The live deploy: every run gets its own copy of the state (with the history the write
+ * groups use), not yet migrated; the pending
  * revisions run in one more session, statement by statement, as steps of the schedule.
  */
-export async function checkLiveDeploy(state: StartingState, scenario: ConcurrencyScenario, context: WriteContext): Promise<ConcurrencyCheckResult | undefined> {
-  const [history] = fc.sample(context.templates.historyArbitrary(state), { seed: context.seed, numRuns: 1 });
-  const probe = await context.templates.clone(state, history!, `deploy_${state.name}`);
+export async function checkLiveDeploy(state: StartingState, history: StateHistory, scenario: ConcurrencyScenario, context: WriteContext): Promise<ConcurrencyCheckResult | undefined> {
+  const probe = await context.templates.clone(state, history, `deploy_${state.name}`);
   let pending: Migration[];
   try {
     const client = await connectClient(context.templates.connectionConfig(probe.name));
@@ -62,7 +61,7 @@ export async function checkLiveDeploy(state: StartingState, scenario: Concurrenc
   if (pending.length === 0) return undefined;
   const waits: number[] = [];
   const result = await runCases(state, scenario, context, DEPLOY, async (testCase) => {
-    const database = await context.templates.clone(state, history!, `deploy_${state.name}`);
+    const database = await context.templates.clone(state, history, `deploy_${state.name}`);
     const config = context.templates.connectionConfig(database.name);
     const executor = await InterleavingExecutor.connect(config, testCase.flows.length + 1);
     const control = await connectClient(config);

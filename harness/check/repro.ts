@@ -66,7 +66,7 @@ async function concurrencySpec(suite: Suite, bench: Workbench, context: WriteCon
   const state = bench.states[0]!;
   for (const scenario of suite.concurrency ?? []) {
     let result = await checkConcurrentFlows(state, scenario, target.database, context);
-    if (result.property.ok && scenario.deployStates.includes(state.name)) result = (await checkLiveDeploy(state, scenario, context)) ?? result;
+    if (result.property.ok && scenario.deployStates.includes(state.name)) result = (await checkLiveDeploy(state, target.history, scenario, context)) ?? result;
     if (!result.property.ok && result.failing) {
       return reproSpec({
         suite: suite.name, state, history: target.history, migrator: bench.migrator, to: bench.to,

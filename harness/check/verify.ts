@@ -112,7 +112,7 @@ async function runWriteGroups(suite: Suite, state: StartingState, report: StateR
       for (const scenario of suite.concurrency ?? []) {
         report.properties.push((await checkConcurrentFlows(state, scenario, target.database, concurrencyContext)).property);
         if (scenario.deployStates.includes(state.name)) {
-          const deploy = await checkLiveDeploy(state, scenario, concurrencyContext);
+          const deploy = await checkLiveDeploy(state, target.history, scenario, concurrencyContext);
           if (deploy) report.properties.push(deploy.property);
         }
       }
