@@ -44,8 +44,8 @@ export async function checkConcurrentFlows(state: StartingState, scenario: Concu
 
 /**
  * The live deploy: every run gets its own copy of the state (with the history the write
- * groups use), not yet migrated; the pending
- * revisions run in one more session, statement by statement, as steps of the schedule.
+ * groups use), not yet migrated; the pending revisions run in one more session, statement
+ * by statement, as steps of the schedule.
  */
 export async function checkLiveDeploy(state: StartingState, history: StateHistory, scenario: ConcurrencyScenario, context: WriteContext): Promise<ConcurrencyCheckResult | undefined> {
   const probe = await context.templates.clone(state, history, `deploy_${state.name}`);

@@ -60,7 +60,7 @@ export class EmbeddedPostgresProvider implements PostgresProvider {
       const password = randomBytes(18).toString('base64url');
       const dataDir = path.join(root, 'data');
       initialiseCluster(binaries, root, dataDir, password, runAs);
-      const started = await startWithFreePort(binaries, dataDir, runAs, this.options.onLog, (child) => children.push(child));
+      const started = await startWithFreePort({ binaries, dataDir, runAs, onLog: this.options.onLog, onSpawn: (child) => children.push(child) });
       const server = await EmbeddedPostgresServer.create(started, root, password);
       earlyCleanup.release();
       return server;
@@ -169,18 +169,22 @@ function initialiseCluster(binaries: EmbeddedBinaries, root: string, dataDir: st
   }
 }
 
-async function startWithFreePort(
-  binaries: EmbeddedBinaries,
-  dataDir: string,
-  runAs: RunAs | undefined,
-  onLog: ((line: string) => void) | undefined,
-  onSpawn: (child: ChildProcess) => void,
-): Promise<StartedProcess> {
+/** How to launch the server; the port is picked per attempt. */
+interface Launch {
+  binaries: EmbeddedBinaries;
+  dataDir: string;
+  runAs: RunAs | undefined;
+  onLog: ((line: string) => void) | undefined;
+  /** Told of every process spawned, so that an interrupted start can kill it. */
+  onSpawn: (child: ChildProcess) => void;
+}
+
+async function startWithFreePort(launch: Launch): Promise<StartedProcess> {
   let lastError: SetupError | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freeLoopbackPort();
     try {
-      return await startServer(binaries, dataDir, port, runAs, onLog, onSpawn);
+      return await startServer(launch, port);
     } catch (error) {
       if (!(error instanceof PortInUseError)) throw error;
       lastError = new SetupError(`embedded PostgreSQL could not bind 127.0.0.1:${port}: address already in use`);
@@ -191,14 +195,7 @@ async function startWithFreePort(
 
 class PortInUseError extends Error {}
 
-function startServer(
-  binaries: EmbeddedBinaries,
-  dataDir: string,
-  port: number,
-  runAs: RunAs | undefined,
-  onLog: ((line: string) => void) | undefined,
-  onSpawn: (child: ChildProcess) => void,
-): Promise<StartedProcess> {
+function startServer({ binaries, dataDir, runAs, onLog, onSpawn }: Launch, port: number): Promise<StartedProcess> {
   const args = ['-D', dataDir, '-p', String(port), ...TEST_SETTINGS.flatMap((setting) => ['-c', setting])];
   const child = spawn(binaries.postgres, args, {
     ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
