@@ -1,71 +1,76 @@
 import fc from 'fast-check';
-import pg from 'pg';
-import { writeContext } from '../harness/check/verify.ts';
-import { openWorkbench } from '../harness/check/workbench.ts';
-import { prepareWriteTarget } from '../harness/check/write-properties.ts';
-import { EmbeddedPostgresProvider } from '../harness/postgres/index.ts';
-import { InterleavingExecutor, type SessionStep } from '../harness/sessions/index.ts';
-import { concurrencyScenario } from '../properties/routing-outcomes/concurrency.ts';
-import { flow, type Flow } from '../properties/routing-outcomes/flows.ts';
-import suite from '../properties/routing-outcomes/suite.ts';
+import { openConcurrency } from '../harness/groups/concurrency/concurrency-group.ts';
+import { openLiveDeploy } from '../harness/groups/concurrency/live-deploy.ts';
+import type { ConcurrentExecution } from '../harness/groups/concurrency/concurrent-run.ts';
+import { queryOf } from '../harness/sessions/index.ts';
+import { benchConfig, withWorkbench, type BenchSuite } from './bench-context.ts';
 import type { BenchLine } from './measure.ts';
 
-/**
- * Issue 4's figures: interleaved runs per second with three sessions (generation, executor
- * with lock-wait detection, model replay and final check), and what the executor adds per
- * step compared with sending the same statements one after another on one connection.
- */
-export async function benchConcurrency(runs = 200): Promise<BenchLine[]> {
-  const bench = await openWorkbench(suite, { provider: new EmbeddedPostgresProvider(), migrationsDir: suite.migrationsDir, states: ['staging'], log: () => undefined });
-  try {
-    const context = writeContext(bench, { runs, seed: 7, replayCommand: () => '' });
-    const state = bench.states[0]!;
-    const interleaved = await prepareWriteTarget(state, context);
-    const sequential = await prepareWriteTarget(state, context);
-    if ('skipped' in interleaved || 'skipped' in sequential) throw new Error('staging was not writable');
-    const cases = fc.sample(fc.record({ flows: fc.array(flow, { minLength: 3, maxLength: 3 }), schedule: fc.array(fc.nat({ max: 2 }), { minLength: 10, maxLength: 30 }) }), { seed: 7, numRuns: runs });
-
-    const config = context.templates.connectionConfig(interleaved.database.name);
-    const executor = await InterleavingExecutor.connect(config, 3);
-    const control = new pg.Client(config);
-    await control.connect();
-    const allSteps: SessionStep[] = [];
-    let steps = 0;
-    let blocked = 0;
-    let executorMs = 0;
-    const started = performance.now();
-    for (const testCase of cases) {
-      const run = concurrencyScenario.begin({ state }, testCase.flows as Flow[]);
-      for (const step of run.setup) await control.query(step.sql, step.parameters as unknown[]);
-      const before = performance.now();
-      const events = await executor.run(run.programs, testCase.schedule);
-      executorMs += performance.now() - before;
-      steps += events.length;
-      blocked += events.filter((e) => e.blocked).length;
-      allSteps.push(...run.setup, ...events.slice().sort((a, b) => a.issued - b.issued).map((e) => e.step));
-      const problems = await run.check(events, control);
-      if (problems.length) throw new Error(`a concurrent run failed during the benchmark: ${JSON.stringify(problems[0])}`);
-    }
-    const totalMs = performance.now() - started;
-    await executor.close();
-    await control.end();
-
-    // the same statements, in the order they were sent, on one connection, no scheduling
-    const plain = new pg.Client(context.templates.connectionConfig(sequential.database.name));
-    await plain.connect();
-    const plainStarted = performance.now();
-    for (const step of allSteps) await plain.query(step.sql, step.parameters as unknown[] | undefined).catch(() => undefined);
-    const plainMs = performance.now() - plainStarted;
-    await plain.query('ROLLBACK').catch(() => undefined);
-    await plain.end();
-
-    return [
-      { name: `interleaved runs, 3 sessions (${steps} steps, ${blocked} blocked)`, value: (runs / totalMs) * 1000, unit: 'runs/s', note: `${runs} runs in ${Math.round(totalMs)} ms` },
-      { name: 'executor time per step', value: (executorMs / steps) * 1000, unit: 'µs' },
-      { name: 'same statements unscheduled, one connection', value: (plainMs / allSteps.length) * 1000, unit: 'µs/statement' },
-      { name: 'executor overhead per step', value: ((executorMs / steps) - plainMs / allSteps.length) * 1000, unit: 'µs' },
-    ];
-  } finally {
-    await bench.close();
+/** Two sessions sent a statement carrying the same key (a shared row): the case contends. */
+function contended(run: ConcurrentExecution): boolean {
+  const keysBySession = new Map<number, Set<string>>();
+  for (const event of run.events) {
+    if (event.step.meta?.kind !== 'writer') continue;
+    const keys = keysBySession.get(event.session) ?? new Set<string>();
+    for (const value of event.step.parameters ?? []) if (typeof value === 'string' && /^[0-9a-f-]{36}$/.test(value)) keys.add(value);
+    keysBySession.set(event.session, keys);
   }
+  const sets = [...keysBySession.values()];
+  return sets.some((a, i) => sets.slice(i + 1).some((b) => [...a].some((key) => b.has(key))));
+}
+
+/**
+ * Interleaved runs per second (generation, executor with lock-wait detection, read-back and
+ * reset, the admissible-order check), what the executor adds per step over the same
+ * statements sent one after another, the share of contended cases and of blocked steps, and
+ * live-deploy runs per second (a copy of the state per run).
+ */
+export async function benchConcurrency({ suite }: BenchSuite, runs = 300): Promise<BenchLine[]> {
+  const property = suite.concurrency!;
+  const state = suite.states.find((s) => property.deployStates.includes(s.name)) ?? suite.states.find((s) => s.expect === 'converge')!;
+  return withWorkbench(suite, benchConfig(suite, { states: [state.name] }), async (bench, config) => {
+    const context = { suite, bench, config, log: () => undefined };
+    const history = bench.templates.historyFor(bench.states[0]!, config.seed);
+    const cases = fc.sample(property.cases, { seed: 7, numRuns: runs });
+    const opened = await openConcurrency(context, property, bench.states[0]!, history);
+    const lines: BenchLine[] = [];
+    try {
+      const executions: ConcurrentExecution[] = [];
+      const started = performance.now();
+      for (const testCase of cases) executions.push(await opened.spec.execute(testCase));
+      const totalMs = performance.now() - started;
+      const steps = executions.flatMap((run) => run.events);
+      const executorMs = steps.reduce((sum, e) => sum + (e.end - e.start), 0);
+      const failing = executions.filter((run) => run.problems.length > 0).length;
+      // the same statements, in the order they were sent, on one connection, no scheduling
+      const plain = await opened.target.client();
+      const plainStarted = performance.now();
+      for (const event of steps) await plain.query(queryOf(event.step)).catch(() => undefined);
+      await plain.query('ROLLBACK').catch(() => undefined);
+      const plainMs = performance.now() - plainStarted;
+      lines.push(
+        { name: `interleaved runs (${steps.length} steps, ${failing} failing run(s))`, value: (runs / totalMs) * 1000, unit: 'runs/s', note: `${runs} runs in ${Math.round(totalMs)} ms` },
+        { name: 'contended cases (two sessions sent the same key)', value: (100 * executions.filter(contended).length) / runs, unit: '%', note: 'target >= 50%' },
+        { name: 'blocked steps (waited on another session\'s lock)', value: (100 * steps.filter((e) => e.blocked).length) / steps.length, unit: '%', note: `${steps.filter((e) => e.blocked).length} of ${steps.length}` },
+        { name: 'time per step in the executor, send to result', value: (executorMs / steps.length) * 1000, unit: 'µs' },
+        { name: 'same statements unscheduled, one connection', value: (plainMs / steps.length) * 1000, unit: 'µs/statement' },
+      );
+    } finally {
+      await opened.close();
+    }
+    if (property.deployStates.includes(state.name)) {
+      const deploy = await openLiveDeploy(context, property, bench.states[0]!, history);
+      if (deploy) {
+        const n = Math.min(100, runs);
+        const started = performance.now();
+        try {
+          for (const testCase of cases.slice(0, n)) await deploy.spec.execute(testCase);
+        } finally {
+          await deploy.close();
+        }
+        lines.push({ name: `live-deploy runs (a copy of ${state.name} per run)`, value: (n / (performance.now() - started)) * 1000, unit: 'runs/s', note: `${n} runs` });
+      }
+    }
+    return lines;
+  });
 }

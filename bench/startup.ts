@@ -1,61 +1,38 @@
-import fc from 'fast-check';
-import pg from 'pg';
-import { loadMigrations, Migrator } from '../harness/migrate/index.ts';
-import { EmbeddedPostgresProvider, ScratchDatabases, type PostgresServer } from '../harness/postgres/index.ts';
-import { StateTemplates } from '../harness/states/index.ts';
-import suite from '../properties/routing-outcomes/suite.ts';
+import { openWorkbench } from '../harness/run/workbench.ts';
+import { benchConfig, type BenchSuite } from './bench-context.ts';
 import { median, type BenchLine } from './measure.ts';
 
 /**
- * SPEC §8: embedded PostgreSQL up and every starting-state template built (target < 3 s),
- * and what one clone of a state costs (CREATE DATABASE … TEMPLATE plus its generated rows).
+ * SPEC §8: embedded PostgreSQL up and every starting-state template built (target < 3 s), and
+ * what one clone of a state costs (CREATE DATABASE … TEMPLATE plus its generated rows).
  */
-export async function benchStartup(rounds = 3): Promise<{ lines: BenchLine[]; server: PostgresServer }> {
-  const migrator = new Migrator(await loadMigrations(suite.migrationsDir));
-  const upMs: number[] = [];
-  const templatesMs: number[] = [];
-  let server: PostgresServer | undefined;
+export async function benchStartup({ suite }: BenchSuite, rounds = 3): Promise<BenchLine[]> {
+  const up: number[] = [];
+  const templates: number[] = [];
+  const clones: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    await server?.stop();
-    const started = performance.now();
-    server = await new EmbeddedPostgresProvider().start();
-    upMs.push(performance.now() - started);
-    const databases = new ScratchDatabases(server);
-    const templates = new StateTemplates(databases, migrator);
-    const building = performance.now();
-    await templates.buildAll(suite.states);
-    templatesMs.push(performance.now() - building);
-    if (round === rounds - 1) {
-      const lines = await benchClones(templates, server);
-      await databases.close();
-      const total = upMs.map((up, i) => up + templatesMs[i]!);
-      return {
-        server,
-        lines: [
-          { name: 'embedded PostgreSQL up (initdb + start)', value: median(upMs), unit: 'ms', note: `median of ${rounds}` },
-          { name: `${suite.states.length} state templates built`, value: median(templatesMs), unit: 'ms', note: `median of ${rounds}` },
-          { name: 'up + every template (target < 3000 ms)', value: median(total), unit: 'ms', note: `runs: ${total.map((t) => Math.round(t)).join(', ')}` },
-          ...lines,
-        ],
-      };
+    const timings = { serverMs: 0, templatesMs: 0 };
+    const bench = await openWorkbench(suite, benchConfig(suite, { provider: { provider: 'embedded' } }));
+    try {
+      Object.assign(timings, bench.timings);
+      up.push(timings.serverMs);
+      templates.push(timings.templatesMs);
+      const state = bench.states.find((s) => s.steps.some((step) => step.kind === 'rows')) ?? bench.states[0]!;
+      for (let i = 0; i < 10; i++) {
+        const started = performance.now();
+        const database = await bench.templates.clone(state, bench.templates.historyFor(state, i));
+        clones.push(performance.now() - started);
+        await database.drop();
+      }
+    } finally {
+      await bench.close();
     }
-    await databases.close();
   }
-  throw new Error('unreachable');
-}
-
-async function benchClones(templates: StateTemplates, server: PostgresServer): Promise<BenchLine[]> {
-  const state = suite.states.find((s) => s.name === 'prod-drift')!;
-  const histories = fc.sample(templates.historyArbitrary(state), { numRuns: 30, seed: 1 });
-  const cloneMs: number[] = [];
-  for (const history of histories) {
-    const started = performance.now();
-    const database = await templates.clone(state, history);
-    cloneMs.push(performance.now() - started);
-    const client = new pg.Client(server.connectionConfig(database.name));
-    await client.connect();
-    await client.end();
-    await database.drop();
-  }
-  return [{ name: 'one clone of prod-drift with its generated history', value: median(cloneMs), unit: 'ms', note: `median of ${cloneMs.length}` }];
+  const total = up.map((u, i) => u + templates[i]!);
+  return [
+    { name: 'embedded PostgreSQL up', value: median(up), unit: 'ms', note: `median of ${rounds}: ${up.join(', ')}` },
+    { name: `${suite.states.length} state templates and the reference built`, value: median(templates), unit: 'ms', note: `median of ${rounds}: ${templates.join(', ')}` },
+    { name: 'up + every template (target < 3000 ms)', value: median(total), unit: 'ms', note: `runs: ${total.join(', ')}` },
+    { name: 'one clone of a state with its generated history', value: median(clones), unit: 'ms', note: `median of ${clones.length}` },
+  ];
 }

@@ -35,17 +35,17 @@ export interface CleanupHandle {
 
 export function registerCleanup(label: string, cleanup: AsyncCleanup, lastResort?: SyncCleanup): CleanupHandle {
   installExitHook();
-  const registration: Registration = { label, cleanup, lastResort };
-  registrations.add(registration);
   let done: Promise<void> | undefined;
+  // one run, whoever asks first (the owner's close, or every cleanup on a signal): both wait for it
+  const once = () => {
+    registrations.delete(registration);
+    done ??= cleanup();
+    return done;
+  };
+  const registration: Registration = { label, cleanup: once, lastResort };
+  registrations.add(registration);
   return {
-    run() {
-      if (!done) {
-        registrations.delete(registration);
-        done = cleanup();
-      }
-      return done;
-    },
+    run: once,
     release() {
       registrations.delete(registration);
     },

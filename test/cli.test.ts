@@ -45,7 +45,7 @@ describe('constraint-harness command line', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/✗ prod-drift \/ outcome-as-expected \(migration\) failed/);
     expect(result.stdout).toMatch(/actual: +failed-atomically: 0031_outcome_requires_inference\.sql:1: 42710/);
-    expect(result.stdout).toMatch(/replay: +npx constraint-harness verify --states prod-drift --group migration --seed 11 --path \S+ --migrations /);
+    expect(result.stdout).toMatch(/replay: +npx constraint-harness verify --states prod-drift --group migration --property outcome-as-expected --seed 11 --path \S+ --migrations \S+ --url <the same server>/);
     expect(result.stdout).toMatch(/^FAILED: /m);
   });
 
@@ -78,5 +78,31 @@ describe('constraint-harness command line', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     expect(result.stderr).not.toContain('hunter2');
+  });
+});
+
+describe('a verdict is never PASSED unless something was proven', () => {
+  const noIfExists = () => chainWith({ '0031_outcome_requires_inference.sql': "ALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (outcome_status IS NULL OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL);\n" });
+
+  it.each([['writes'], ['concurrency']])('--group %s --states prod-drift with a 0031 lacking IF EXISTS: exit 1, naming the 42710 error', async (group) => {
+    const result = await runCli(['verify', '--url', url(), '--migrations', noIfExists(), '--group', group, '--states', 'prod-drift', '--runs', '5', '--seed', '3']);
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/✗ prod-drift \/ migration-reaches-target \(migration\) failed/);
+    expect(result.stdout).toMatch(/actual: +failed: 0031_outcome_requires_inference\.sql:1: 42710 constraint "outcome_requires_inference_when_model_chosen" for relation "routing_outcomes" already exists/);
+    expect(result.stdout).toMatch(/^FAILED: /m);
+    expect(result.stdout).not.toMatch(/PASSED/);
+  });
+
+  it('a selection that checks nothing is a usage error in one line, exit 2', async () => {
+    const result = await runCli(['verify', '--url', url(), '--group', 'writes', '--states', 'unrepaired-orphans', '--runs', '5']);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n').filter((line) => !line.startsWith('constraint-harness verify:'));
+    expect(lines).toEqual([expect.stringMatching(/^constraint-harness: nothing to check: --group writes --states unrepaired-orphans selects no property \(unrepaired-orphans: writes: the migration must fail here/)]);
+  });
+
+  it('an unknown --property is a usage error too', async () => {
+    const result = await runCli(['verify', '--url', url(), '--property', 'no-such-property', '--runs', '5']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/nothing to check: .*--property no-such-property selects no property/);
   });
 });

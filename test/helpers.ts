@@ -5,9 +5,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { ScratchDatabases, UrlPostgresProvider, type PostgresServer } from '../harness/postgres/index.ts';
+import { runConfig, type RunConfig } from '../harness/run/run-config.ts';
+import type { Suite } from '../harness/suite.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const MIGRATIONS = path.join(ROOT, 'migrations');
+
+/** One seed per test run (TEST_SEED replays one); every property title prints it. */
+export const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+
+/** Runs per property in `npm test` (TEST_RUNS overrides). */
+export function testRuns(byDefault: number): number {
+  return Number(process.env.TEST_RUNS ?? byDefault);
+}
+
+/** A run of `suite` against the test run's shared server, with the test run's seed. */
+export function testConfig<Op>(suite: Suite<Op>, overrides: Partial<RunConfig> = {}): RunConfig {
+  const migrationsFlag = overrides.migrationsDir && overrides.migrationsDir !== suite.migrationsDir ? overrides.migrationsDir : undefined;
+  return runConfig({ migrationsDir: suite.migrationsDir, migrationsFlag, seed: SEED, provider: { url: inject('databaseUrl') }, workers: 2, ...overrides });
+}
 
 /** The shared test server, reached like any existing server (the URL provider). */
 export async function sharedServer(): Promise<{ server: PostgresServer; databases: ScratchDatabases; url: string }> {

@@ -2,13 +2,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { verify } from '../harness/check/verify.ts';
-import { UrlPostgresProvider } from '../harness/postgres/index.ts';
 import { formatConsoleReport } from '../harness/report/console-report.ts';
+import { verify } from '../harness/verify/verify.ts';
 import suite from '../properties/routing-outcomes/suite.ts';
-import { ROOT, runCli } from './helpers.ts';
-
-const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
+import { ROOT, runCli, SEED, testConfig } from './helpers.ts';
 
 describe(`your own migrations (seed ${SEED})`, () => {
   it.each([
@@ -16,15 +13,7 @@ describe(`your own migrations (seed ${SEED})`, () => {
     ['dbmate files (-- migrate:up / -- migrate:down)', path.join(ROOT, 'test/fixtures/dbmate')],
     ['the offline SQL Alembic prints (BEGIN, revision comments, UPDATE alembic_version)', path.join(ROOT, 'test/fixtures/alembic')],
   ])('%s: every state does what it must, and the write path holds', async (_label, dir) => {
-    const report = await verify(suite, {
-      provider: new UrlPostgresProvider(inject('databaseUrl')),
-      migrationsDir: dir,
-      groups: ['migration', 'writes'],
-      runs: 5,
-      seed: SEED,
-      replayCommand: () => '',
-      log: () => undefined,
-    });
+    const report = await verify(suite, testConfig(suite, { migrationsDir: dir, groups: ['migration', 'writes'], runs: 5 }));
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.migration).toBe('failed-atomically');
     expect(report.states.find((s) => s.name === 'stamped-not-run')!.migration).toBe('drift');
@@ -47,11 +36,11 @@ describe('reports and secrets', () => {
     expect(md).toMatch(/\| state \| expect \| migration \| outcome-as-expected \|/);
     expect(md).toMatch(/\| prod-drift \| converge \| drift \| ❌ \*\*FAIL\*\*/);
     expect(md).toMatch(/```diff\n[~+] constraint public\.routing_outcomes\.outcome_requires_inference_when_model_chosen/);
-    expect(md).toMatch(/### prod-drift \/ write-path-agrees-with-model \(writes\)[\s\S]*replay: +npx constraint-harness verify --states prod-drift --group writes --seed \d+ --path/);
+    expect(md).toMatch(/### prod-drift \/ write-path-agrees-with-model \(writes\)[\s\S]*replay: +npx constraint-harness verify --states prod-drift --group writes --property write-path-agrees-with-model --seed \d+ --path/);
     const junit = readFileSync(path.join(dir, 'junit.xml'), 'utf8');
     expect(junit).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="constraint-harness" tests="\d+" failures="[1-9]\d*">/);
     expect(junit).toMatch(/<testcase classname="constraint-harness.prod-drift" name="write-path-agrees-with-model \(writes\)" time="[\d.]+">\n\s+<failure message="expected commit, actual 23514 outcome_requires_inference_when_model_chosen"/);
-    expect(junit).toMatch(/<skipped message="writes and concurrency: drift was expected/);
+    expect(junit).toMatch(/<skipped message="writes and concurrency: drift is expected/);
     for (const text of [result.stdout, result.stderr, md, junit, JSON.stringify(json)]) expect(text).not.toContain(password);
     expect(result.stderr).toMatch(/postgres:\/\/[^:]+:\*\*\*@/);
   });

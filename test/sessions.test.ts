@@ -1,10 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScratchDatabases, PostgresServer } from '../harness/postgres/index.ts';
-import { InterleavingExecutor, type SessionStep } from '../harness/sessions/index.ts';
+import { durationOf, InterleavingExecutor, type Program, type SessionStep } from '../harness/sessions/index.ts';
 import { sharedServer } from './helpers.ts';
 
 const step = (name: string, sql: string): SessionStep => ({ name, sql });
+const program = (...steps: SessionStep[]): Program => ({ steps });
 
 describe('the interleaving executor on plain tables', () => {
   let server: PostgresServer;
@@ -33,8 +34,8 @@ describe('the interleaving executor on plain tables', () => {
     const client = await reset([1]);
     const executor = await InterleavingExecutor.connect(server.connectionConfig(database), 2);
     const programs = [
-      [step('begin', 'BEGIN'), step('set1', 'UPDATE t SET v = 1 WHERE id = 1'), step('commit', 'COMMIT')],
-      [step('begin', 'BEGIN'), step('set2', 'UPDATE t SET v = 2 WHERE id = 1'), step('commit', 'COMMIT')],
+      program(step('begin', 'BEGIN'), step('set1', 'UPDATE t SET v = 1 WHERE id = 1'), step('commit', 'COMMIT')),
+      program(step('begin', 'BEGIN'), step('set2', 'UPDATE t SET v = 2 WHERE id = 1'), step('commit', 'COMMIT')),
     ];
     const events = await executor.run(programs, [0, 0, 1, 1, 0, 1]);
     await executor.close();
@@ -42,6 +43,10 @@ describe('the interleaving executor on plain tables', () => {
     expect(order).toEqual(['s1-begin', 's1-set1', 's2-begin', 's1-commit', 's2-set2*', 's2-commit']);
     const blocked = events.find((e) => e.step.name === 'set2')!;
     expect(blocked).toMatchObject({ blocked: true, blockedBy: [0], outcome: { kind: 'ok', rows: 1 }, issued: 3 });
+    // it was sent before s1's COMMIT and its result came after: the two overlapped in time
+    const commit = events.find((e) => e.session === 0 && e.step.name === 'commit')!;
+    expect(blocked.start).toBeLessThan(commit.start);
+    expect(blocked.end).toBeGreaterThan(commit.start);
     expect((await client.query('SELECT v FROM t WHERE id = 1')).rows[0].v).toBe(2);
     await client.end();
   });
@@ -50,8 +55,8 @@ describe('the interleaving executor on plain tables', () => {
     const client = await reset([1, 2]);
     const executor = await InterleavingExecutor.connect(server.connectionConfig(database), 2);
     const programs = [
-      [step('begin', 'BEGIN'), step('a1', 'UPDATE t SET v = 1 WHERE id = 1'), step('a2', 'UPDATE t SET v = 1 WHERE id = 2'), step('commit', 'COMMIT')],
-      [step('begin', 'BEGIN'), step('b2', 'UPDATE t SET v = 2 WHERE id = 2'), step('b1', 'UPDATE t SET v = 2 WHERE id = 1'), step('commit', 'COMMIT')],
+      program(step('begin', 'BEGIN'), step('a1', 'UPDATE t SET v = 1 WHERE id = 1'), step('a2', 'UPDATE t SET v = 1 WHERE id = 2'), step('commit', 'COMMIT')),
+      program(step('begin', 'BEGIN'), step('b2', 'UPDATE t SET v = 2 WHERE id = 2'), step('b1', 'UPDATE t SET v = 2 WHERE id = 1'), step('commit', 'COMMIT')),
     ];
     const events = await executor.run(programs, [0, 1, 0, 1, 0, 1, 0, 1]);
     await executor.close();
@@ -66,11 +71,27 @@ describe('the interleaving executor on plain tables', () => {
   it('cancels a runaway step at its timeout and reports it', async () => {
     await (await reset([])).end();
     const executor = await InterleavingExecutor.connect(server.connectionConfig(database), 1, { stepTimeoutMs: 300 });
-    const events = await executor.run([[step('sleep', 'SELECT pg_sleep(30)'), step('after', 'SELECT 1')]], [0, 0]);
+    const events = await executor.run([program(step('sleep', 'SELECT pg_sleep(30)'), step('after', 'SELECT 1'))], [0, 0]);
     await executor.close();
     expect(events[0]).toMatchObject({ timedOut: true, outcome: { kind: 'error', sqlstate: '57014' } });
-    expect(events[0]!.ms).toBeGreaterThanOrEqual(300);
-    expect(events[0]!.ms).toBeLessThan(10_000);
+    expect(durationOf(events[0]!)).toBeGreaterThanOrEqual(300);
+    expect(durationOf(events[0]!)).toBeLessThan(10_000);
     expect(events[1]!.outcome).toEqual({ kind: 'ok', rows: 1 });
+  });
+});
+
+describe('a program that stops at its first error, as a deploy tool does', () => {
+  it('sends the failing step\'s recovery when a transaction is open, and nothing after it', async () => {
+    const { server, databases } = await sharedServer();
+    const database = await databases.create('stop');
+    const executor = await InterleavingExecutor.connect(server.connectionConfig(database), 1);
+    try {
+      const deploy: Program = { stopOnError: true, steps: [step('begin', 'BEGIN'), { name: 'bad', sql: 'SELECT 1/0', recovery: 'ROLLBACK' }, step('never', 'SELECT 1')] };
+      const events = await executor.run([deploy], [0, 0, 0]);
+      expect(events.map((e) => `${e.step.name}:${e.txStatus}`)).toEqual(['begin:T', 'bad:E']);
+    } finally {
+      await executor.close();
+      await databases.close();
+    }
   });
 });

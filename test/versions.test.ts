@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { verify } from '../harness/check/verify.ts';
-import { EmbeddedPostgresProvider } from '../harness/postgres/index.ts';
 import { formatConsoleReport } from '../harness/report/console-report.ts';
+import { runConfig } from '../harness/run/run-config.ts';
+import { verify } from '../harness/verify/verify.ts';
 import suite from '../properties/routing-outcomes/suite.ts';
 
 /**
@@ -13,15 +13,7 @@ const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(
 
 describe(`PostgreSQL ${OLDEST}, the oldest supported major (seed ${SEED})`, () => {
   it('passes every group in every state, with the same outcomes as on 18', async () => {
-    const report = await verify(suite, {
-      provider: new EmbeddedPostgresProvider({ pgVersion: OLDEST }),
-      migrationsDir: suite.migrationsDir,
-      groups: ['migration', 'writes', 'concurrency'],
-      runs: 5,
-      seed: SEED,
-      replayCommand: (state, group, seed, path) => `verify --pg-version ${OLDEST} --states ${state.name} --group ${group} --seed ${seed} --path ${path}`,
-      log: () => undefined,
-    });
+    const report = await verify(suite, runConfig({ migrationsDir: suite.migrationsDir, provider: { pgVersion: OLDEST }, runs: 5, seed: SEED, workers: 2 }));
     expect(report.postgres.version).toMatch(/^14\./);
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     expect(Object.fromEntries(report.states.map((s) => [s.name, s.migration]))).toEqual({

@@ -30,16 +30,27 @@ function describeColumn(column: ColumnInfo): string {
   return `${column.type}${column.notNull ? ' NOT NULL' : ''}${column.default !== null ? ` DEFAULT ${column.default}` : ''}`;
 }
 
+/** How the two sides of a diff are called: the target and the database, or before and after a migration. */
+export interface DiffWords {
+  missing: string;
+  unexpected: string;
+  expected: string;
+  actual: string;
+}
+
+export const AGAINST_TARGET: DiffWords = { missing: 'expected, absent', unexpected: 'present, not expected', expected: 'expected', actual: 'actual' };
+export const BEFORE_AFTER: DiffWords = { missing: 'there before, gone after', unexpected: 'new after, not there before', expected: 'before', actual: 'after' };
+
 /** A diff as lines a person reads: `- missing`, `+ unexpected`, `~ different (expected → actual)`. */
-export function formatCatalogDiff(differences: readonly CatalogDifference[]): string[] {
+export function formatCatalogDiff(differences: readonly CatalogDifference[], words: DiffWords = AGAINST_TARGET): string[] {
   return differences.map((difference) => {
     switch (difference.change) {
       case 'missing':
-        return `- ${difference.kind} ${difference.object}: ${difference.expected} (expected, absent)`;
+        return `- ${difference.kind} ${difference.object}: ${difference.expected} (${words.missing})`;
       case 'unexpected':
-        return `+ ${difference.kind} ${difference.object}: ${difference.actual} (present, not expected)`;
+        return `+ ${difference.kind} ${difference.object}: ${difference.actual} (${words.unexpected})`;
       case 'different':
-        return `~ ${difference.kind} ${difference.object}: expected ${difference.expected}, actual ${difference.actual}`;
+        return `~ ${difference.kind} ${difference.object}: ${words.expected} ${difference.expected}, ${words.actual} ${difference.actual}`;
     }
   });
 }

@@ -1,3 +1,5 @@
 export * from './catalog-snapshot.ts';
 export * from './catalog-diff.ts';
 export * from './content-fingerprint.ts';
+export * from './catalog-digest.ts';
+export * from './catalog-revert.ts';

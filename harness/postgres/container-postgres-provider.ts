@@ -57,7 +57,7 @@ export class ContainerPostgresProvider implements PostgresProvider {
     const cleanup = registerCleanup(`container ${this.image}`, stop);
     try {
       const config = { host: started.getHost(), port: started.getPort(), user: USER, password, database: 'postgres' };
-      const info = await readServerInfo(config);
+      const info = await readServerInfo(config, { cheapAuthenticationFor: password });
       return new ContainerPostgresServer(config, info.version, info.versionNum, cleanup, `container ${started.getId().slice(0, 12)} (${this.image})`);
     } catch (error) {
       await cleanup.run();

@@ -100,7 +100,7 @@ class EmbeddedPostgresServer implements PostgresServer {
       rmSync(root, { recursive: true, force: true });
     };
     const placeholder = registerCleanup('embedded PostgreSQL', async () => killNow(), killNow);
-    const info = await readServerInfo({ host: '127.0.0.1', port: started.port, user: SUPERUSER, password, database: 'postgres' });
+    const info = await readServerInfo({ host: '127.0.0.1', port: started.port, user: SUPERUSER, password, database: 'postgres' }, { cheapAuthenticationFor: password });
     placeholder.release();
     const server = new EmbeddedPostgresServer(started, root, password, info.version, info.versionNum);
     server.cleanup = registerCleanup(`embedded PostgreSQL on port ${started.port}`, () => server.shutdown(), killNow);

@@ -1,5 +1,5 @@
-import type { Counterexample, PropertyResult } from '../check/property-result.ts';
-import type { VerifyReport } from './verify-report.ts';
+import type { Counterexample, PropertyResult } from '../run/property-result.ts';
+import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** The readable summary `verify` prints on stdout. */
 export function formatConsoleReport(report: VerifyReport): string {

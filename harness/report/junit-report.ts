@@ -1,5 +1,5 @@
 import { formatCounterexample } from './console-report.ts';
-import type { VerifyReport } from './verify-report.ts';
+import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** `junit.xml`: one test suite per state, one test case per property, for CI systems. */
 export function formatJUnitReport(report: VerifyReport): string {

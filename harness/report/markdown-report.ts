@@ -1,6 +1,6 @@
-import type { PropertyResult } from '../check/property-result.ts';
+import type { PropertyResult } from '../run/property-result.ts';
 import { formatCounterexample } from './console-report.ts';
-import type { VerifyReport } from './verify-report.ts';
+import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** `report.md`: what a reviewer reads to sign a release off, in about a minute. */
 export function formatMarkdownReport(report: VerifyReport): string {

@@ -1,23 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { PropertyGroup, PropertyResult } from '../check/property-result.ts';
-
-/** Follows one property while it runs. */
-export interface ProgressTask {
-  /** One more execution of the property (a run, or a shrink attempt after a failure). */
-  tick(passed: boolean): void;
-  done(result: PropertyResult): void;
-}
-
-/** Where `verify` reports what it is doing; `start` is called once per property and state. */
-export interface Progress {
-  start(state: string, property: string, group: PropertyGroup, runs: number): ProgressTask;
-  stop(): void;
-}
-
-export const silentProgress: Progress = {
-  start: () => ({ tick: () => undefined, done: () => undefined }),
-  stop: () => undefined,
-};
+import type { Progress } from '../run/progress.ts';
 
 /** On a terminal: a live bar per property (cli-progress), runs done of total, time, failures. */
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
@@ -60,6 +42,7 @@ export function lineProgress(write: (line: string) => void): Progress {
       const started = Date.now();
       let done = 0;
       let failures = 0;
+      write(`  … ${state} / ${property} (${group}): started, ${runs} run(s)`);
       const heartbeat = setInterval(() => write(`  … ${state} / ${property}: ${done}/${runs} runs, ${Math.round((Date.now() - started) / 1000)} s, ${failures} failing`), 10_000);
       heartbeat.unref();
       return {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { redactPasswords } from '../postgres/index.ts';
 import { formatJUnitReport } from './junit-report.ts';
 import { formatMarkdownReport } from './markdown-report.ts';
-import type { VerifyReport } from './verify-report.ts';
+import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** Writes report.md, report.json and junit.xml into a directory (created if needed). */
 export async function writeReports(dir: string, report: VerifyReport): Promise<string[]> {

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { connectClient } from '../postgres/connect.ts';
-import { outcomeOf, outcomeOfError, type StepOutcome } from './step-outcome.ts';
-import type { SessionStep, StepEvent } from './session-step.ts';
+import { transactionStatus, type Clock } from './sequential-runner.ts';
+import type { Program, SessionStep, StepEvent } from './session-step.ts';
+import { outcomeOf, outcomeOfError, queryOf, type StepOutcome } from './step-outcome.ts';
 
 export interface ExecutorOptions {
   /** A step still running after this many ms is cancelled and reported as timed out. */
@@ -17,10 +18,10 @@ interface Pending {
   index: number;
   step: SessionStep;
   issued: number;
-  started: number;
+  start: number;
   blocked: boolean;
   blockedBy: Set<number>;
-  settled?: { outcome: StepOutcome; at: number };
+  settled?: { outcome: StepOutcome; at: number; txStatus: StepEvent['txStatus'] };
   timedOut: boolean;
   promise: Promise<void>;
 }
@@ -31,20 +32,28 @@ interface Pending {
  * held by another session (pg_isolation_test_session_is_blocked, asked on a separate control
  * connection) stays pending while the schedule moves on; a deadlock is just an outcome
  * (40P01); a step past its timeout is cancelled. After the schedule, the remaining steps run
- * round-robin until every program is done. Completion order is recorded as observed, with the
- * running step always collected before the waiters it released.
+ * round-robin until every program is done. Each event records when its step was sent and
+ * when its result arrived, so a checker knows which steps overlapped in time.
  */
 export class InterleavingExecutor {
   private pids: number[] = [];
 
   private constructor(
     private readonly sessions: pg.Client[],
-    private readonly control: pg.Client,
+    /** The connection that watches the sessions; between runs, free for a caller's own statements (setup, reading back). */
+    readonly control: pg.Client,
     private readonly options: ExecutorOptions,
   ) {}
 
   static async connect(config: pg.ClientConfig, sessionCount: number, options: Partial<ExecutorOptions> = {}): Promise<InterleavingExecutor> {
-    const [control, ...sessions] = await Promise.all(Array.from({ length: sessionCount + 1 }, () => connectClient(config)));
+    const clients = await Promise.allSettled(Array.from({ length: sessionCount + 1 }, () => connectClient(config)));
+    const connected = clients.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+    const failed = clients.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed) {
+      await Promise.all(connected.map((client) => client.end().catch(() => undefined)));
+      throw failed.reason;
+    }
+    const [control, ...sessions] = connected;
     const executor = new InterleavingExecutor(sessions, control!, { ...DEFAULT_EXECUTOR_OPTIONS, ...options });
     executor.pids = await Promise.all(sessions.map(async (client) => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
     // make deadlocks cheap to detect (allowed for superusers; elsewhere the server default stays)
@@ -56,74 +65,101 @@ export class InterleavingExecutor {
     return this.sessions.length;
   }
 
-  /** Runs the programs; returns every step's event in completion order. */
-  async run(programs: readonly (readonly SessionStep[])[], schedule: readonly number[]): Promise<StepEvent[]> {
+  /** The backend pid of each session, for a caller that watches them (locks, waits). */
+  get backendPids(): readonly number[] {
+    return this.pids;
+  }
+
+  /** Runs the programs; returns every step's event, in the order results arrived. */
+  async run<Meta>(programs: readonly Program<Meta>[], schedule: readonly number[], clock: Clock = () => performance.now()): Promise<StepEvent<Meta>[]> {
     if (programs.length > this.sessions.length) throw new Error(`${programs.length} programs for ${this.sessions.length} sessions`);
+    if (programs.length === 0) return [];
     const next = programs.map(() => 0);
+    const stopped = programs.map(() => false);
     const waiting: Pending[] = [];
-    const events: StepEvent[] = [];
+    const events: StepEvent<Meta>[] = [];
     let issued = 0;
-    const collect = (pending: Pending) => {
+    const collect = async (pending: Pending) => {
+      const { outcome, at, txStatus } = pending.settled!;
       events.push({
-        session: pending.session, index: pending.index, step: pending.step, issued: pending.issued, completed: events.length,
-        blocked: pending.blocked, blockedBy: [...pending.blockedBy], ms: pending.settled!.at - pending.started, timedOut: pending.timedOut, outcome: pending.settled!.outcome,
+        session: pending.session, index: pending.index, step: pending.step as SessionStep<Meta>, issued: pending.issued, completed: events.length,
+        start: pending.start, end: at, blocked: pending.blocked, blockedBy: [...pending.blockedBy], timedOut: pending.timedOut, outcome, txStatus,
       });
-    };
-    const collectWaiters = () => {
-      for (const pending of [...waiting]) {
-        if (pending.settled) {
-          waiting.splice(waiting.indexOf(pending), 1);
-          collect(pending);
-        }
+      const program = programs[pending.session]!;
+      if (outcome.kind === 'error' && program.stopOnError) {
+        stopped[pending.session] = true;
+        if (pending.step.recovery && txStatus !== 'I') await this.sessions[pending.session]!.query(pending.step.recovery).catch(() => undefined);
       }
     };
-    const ready = (session: number) => next[session]! < programs[session]!.length && !waiting.some((p) => p.session === session);
-
+    const collectWaiters = async () => {
+      for (const pending of [...waiting]) {
+        if (!pending.settled) continue;
+        waiting.splice(waiting.indexOf(pending), 1);
+        await collect(pending);
+      }
+    };
+    const ready = (session: number) => !stopped[session] && next[session]! < programs[session]!.steps.length && !waiting.some((p) => p.session === session);
     const take = async (session: number) => {
-      const pending = this.issue(session, next[session]!, programs[session]![next[session]!]!, issued++);
+      const pending = this.issue(session, next[session]!, programs[session]!.steps[next[session]!]!, issued++, clock);
       next[session]!++;
-      const done = await this.settleOrBlock(pending);
-      if (done) collect(pending);
+      if (await this.settleOrBlock(pending)) await collect(pending);
       else waiting.push(pending);
-      collectWaiters();
+      await collectWaiters();
     };
 
+    let last = -1;
     for (const entry of schedule) {
       const session = entry % programs.length;
-      if (ready(session)) await take(session);
+      if (ready(session)) await take((last = session));
     }
-    // drain: every program runs to its end, round-robin, whatever the schedule said
+    // drain: every program runs to its end, round-robin from where the schedule stopped
     for (;;) {
-      const session = next.findIndex((_, s) => ready(s));
-      if (session >= 0) {
-        await take(session);
+      const order = programs.map((_, k) => (last + 1 + k) % programs.length);
+      const session = order.find(ready);
+      if (session !== undefined) {
+        await take((last = session));
         continue;
       }
       if (waiting.length === 0) break;
       // everything left is blocked: wait for the server (deadlock detection) or the timeouts
       await Promise.race(waiting.map((p) => p.promise));
-      collectWaiters();
+      await collectWaiters();
     }
+    await this.endOpenTransactions();
     return events;
+  }
+
+  /**
+   * Between runs on the same database: every session's settings back to their defaults (a
+   * migration may have run `SET lock_timeout`), prepared statements kept, deadlocks still
+   * detected quickly.
+   */
+  async resetSessions(): Promise<void> {
+    await Promise.all(this.sessions.map((client) => client.query("RESET ALL; SET deadlock_timeout = '50ms'").catch(() => undefined)));
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.sessions, this.control].map((client) => client.end().catch(() => undefined)));
   }
 
-  private issue(session: number, index: number, step: SessionStep, issued: number): Pending {
-    const pending: Pending = { session, index, step, issued, started: performance.now(), blocked: false, blockedBy: new Set(), timedOut: false, promise: Promise.resolve() };
+  /** A program that ended inside a transaction (a flow without COMMIT) leaves nothing open for the next run. */
+  private async endOpenTransactions(): Promise<void> {
+    await Promise.all(this.sessions.map((client) => (transactionStatus(client) === 'I' ? undefined : client.query('ROLLBACK').catch(() => undefined))));
+  }
+
+  private issue(session: number, index: number, step: SessionStep, issued: number, clock: Clock): Pending {
+    const pending: Pending = { session, index, step, issued, start: clock(), blocked: false, blockedBy: new Set(), timedOut: false, promise: Promise.resolve() };
     const client = this.sessions[session]!;
     const timer = setTimeout(() => {
       pending.timedOut = true;
       void this.control.query('SELECT pg_cancel_backend($1)', [this.pids[session]]).catch(() => undefined);
     }, this.options.stepTimeoutMs);
     pending.promise = client
-      .query(step.parameters?.length ? { text: step.sql, values: step.parameters as unknown[] } : step.sql)
+      .query(queryOf(step))
       .then(outcomeOf, outcomeOfError)
       .then((outcome) => {
         clearTimeout(timer);
-        pending.settled = { outcome, at: performance.now() };
+        pending.settled = { outcome, at: clock(), txStatus: transactionStatus(client) };
       });
     return pending;
   }
@@ -133,7 +169,6 @@ export class InterleavingExecutor {
     for (;;) {
       await Promise.race([pending.promise, delay(this.options.pollMs)]);
       if (pending.settled) return true;
-      const others = this.pids.filter((_, s) => s !== pending.session);
       const result = await this.control.query<{ blocked: boolean; blockers: number[] }>(
         'SELECT pg_isolation_test_session_is_blocked($1, $2) AS blocked, pg_blocking_pids($1) AS blockers',
         [this.pids[pending.session], this.pids],
@@ -142,7 +177,10 @@ export class InterleavingExecutor {
       const row = result.rows[0]!;
       if (row.blocked) {
         pending.blocked = true;
-        for (const pid of row.blockers) if (others.includes(pid)) pending.blockedBy.add(this.pids.indexOf(pid));
+        for (const pid of row.blockers) {
+          const blocker = this.pids.indexOf(pid);
+          if (blocker >= 0 && blocker !== pending.session) pending.blockedBy.add(blocker);
+        }
         return false;
       }
     }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { connectClient } from '../postgres/connect.ts';
 import { formatActual } from './step-outcome.ts';
 import { InterleavingExecutor } from './interleaving-executor.ts';
-import type { SessionStep, StepEvent } from './session-step.ts';
+import { bySendOrder, durationOf, type Program, type StepEvent } from './session-step.ts';
 
 /** An isolation-tester spec: setup SQL, sessions of named steps, permutations of step names. */
 export interface IsolationSpec {
@@ -95,15 +95,15 @@ export async function replayIsolationSpec(spec: IsolationSpec, config: pg.Client
     if (!found) throw new Error(`spec: permutation names unknown step ${name}`);
     return found.session;
   });
-  const programs: SessionStep[][] = spec.sessions.map((session) => session.steps.map((step) => ({ name: step.name, sql: step.sql })));
+  const programs: Program[] = spec.sessions.map((session) => ({ steps: session.steps.map((step) => ({ name: step.name, sql: step.sql })) }));
   const executor = await InterleavingExecutor.connect(config, spec.sessions.length);
   try {
     const events = await executor.run(programs, schedule);
-    const ran = events.slice().sort((a, b) => a.issued - b.issued).map((e) => `${e.step.name}${e.blocked ? '*' : ''}`).join(' ');
+    const ran = bySendOrder(events).map((e) => `${e.step.name}${e.blocked ? '*' : ''}`).join(' ');
     return {
       events,
       permutation: ran,
-      lines: [`permutation ${ran}`, ...events.map((e) => `${e.step.name}: ${formatActual(e.outcome)}${e.blocked ? ` (blocked ${e.ms.toFixed(1)} ms)` : ''}`)],
+      lines: [`permutation ${ran}`, ...events.map((e) => `${e.step.name}: ${formatActual(e.outcome)}${e.blocked ? ` (blocked ${durationOf(e).toFixed(1)} ms)` : ''}`)],
     };
   } finally {
     await executor.close();

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import type { SessionStep } from './session-step.ts';
 
-/** What one statement did: committed (with a row count) or raised an error. */
-export type StepOutcome = { kind: 'ok'; rows: number } | { kind: 'error'; sqlstate: string; constraint?: string; message: string };
+/** What one statement did: succeeded (with a row count) or raised an error. */
+export type StepOutcome =
+  | { kind: 'ok'; rows: number }
+  | { kind: 'error'; sqlstate: string; message: string; constraint?: string; table?: string; column?: string; position?: number };
 
 /** What a model predicts for a statement. */
 export type ExpectedOutcome =
@@ -10,14 +14,21 @@ export type ExpectedOutcome =
   | { kind: 'no-rows' }
   | { kind: 'error'; sqlstate: string; constraint?: string };
 
-export function outcomeOf(result: pg.QueryResult): StepOutcome {
-  return { kind: 'ok', rows: result.rowCount ?? 0 };
+export function outcomeOf(result: pg.QueryResult | pg.QueryResult[]): StepOutcome {
+  const last = Array.isArray(result) ? result[result.length - 1] : result;
+  return { kind: 'ok', rows: last?.rowCount ?? 0 };
 }
 
+/** A server error as an outcome; anything else (a dropped connection) is rethrown. */
 export function outcomeOfError(error: unknown): StepOutcome {
   const pgError = error as Partial<pg.DatabaseError>;
   if (typeof pgError.code === 'string' && /^[0-9A-Z]{5}$/.test(pgError.code)) {
-    return { kind: 'error', sqlstate: pgError.code, constraint: pgError.constraint, message: pgError.message ?? '' };
+    const outcome: StepOutcome = { kind: 'error', sqlstate: pgError.code, message: pgError.message ?? '' };
+    if (pgError.constraint) outcome.constraint = pgError.constraint;
+    if (pgError.table) outcome.table = pgError.table;
+    if (pgError.column) outcome.column = pgError.column;
+    if (pgError.position) outcome.position = Number(pgError.position);
+    return outcome;
   }
   throw error;
 }
@@ -52,4 +63,23 @@ export function formatExpected(expected: ExpectedOutcome): string {
 export function formatActual(actual: StepOutcome): string {
   if (actual.kind === 'ok') return actual.rows === 0 ? '0 rows' : `commit (${actual.rows} row${actual.rows === 1 ? '' : 's'})`;
   return `${actual.sqlstate}${actual.constraint ? ` ${actual.constraint}` : ''}`;
+}
+
+/**
+ * The query pg sends for a step. A write path sends a handful of distinct statements
+ * thousands of times: a step marked `prepare` gets a name, so pg parses it once per
+ * connection and afterwards only binds and executes it.
+ */
+export function queryOf(step: Pick<SessionStep, 'sql' | 'parameters' | 'prepare'>): pg.QueryConfig | string {
+  const values = step.parameters as unknown[] | undefined;
+  if (step.prepare) return { name: preparedName(step.sql), text: step.sql, values };
+  return values?.length ? { text: step.sql, values } : step.sql;
+}
+
+const preparedNames = new Map<string, string>();
+
+function preparedName(sql: string): string {
+  let name = preparedNames.get(sql);
+  if (!name) preparedNames.set(sql, (name = `ch_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`));
+  return name;
 }

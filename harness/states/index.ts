@@ -1,2 +1,3 @@
 export * from './starting-state.ts';
+export * from './state-steps.ts';
 export * from './state-templates.ts';

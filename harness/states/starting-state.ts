@@ -1,19 +1,25 @@
 import type fc from 'fast-check';
+import { beforeTarget, describeRevisionRef, target, type RevisionRef } from '../migrate/chain.ts';
 
 /** What a migration must do from a state (SPEC §4). */
 export type Expectation = 'converge' | 'noop' | 'fail-atomically' | 'drift';
 
-/** Rows a suite generated for a state: the SQL that inserts them and a line per row for people. */
+/**
+ * Rows a suite generated for a state: the SQL that inserts them, a line per row for people,
+ * and how many of them the generator made violate the constraint under test (the count a
+ * failed migration must report).
+ */
 export interface GeneratedRows {
   sql: string[];
   summary: string[];
+  violating?: number;
 }
 
 export type StateStep =
-  | { kind: 'migrate'; to: string }
+  | { kind: 'migrate'; to: RevisionRef }
   | { kind: 'sql'; label: string; sql: string }
   | { kind: 'rows'; label: string; rows: fc.Arbitrary<GeneratedRows> }
-  | { kind: 'stamp'; revision: string };
+  | { kind: 'stamp'; revision: RevisionRef };
 
 /**
  * A database a real deployment can be in before the migration, as data: a name, a one-line
@@ -27,9 +33,22 @@ export interface StartingState {
   steps: StateStep[];
 }
 
-/** Migrate the chain up to a revision (recorded in the version table). */
-export function migratedTo(to: string): StateStep {
+/** The generated rows of one database, one entry per `rows` step of its state. */
+export type StateHistory = GeneratedRows[];
+
+/** Migrate the chain up to a revision, recorded as the chain's tool records it. */
+export function migratedTo(to: RevisionRef): StateStep {
   return { kind: 'migrate', to };
+}
+
+/** Migrated up to the revision just before the one under test. */
+export function migratedToBeforeTarget(): StateStep {
+  return migratedTo(beforeTarget());
+}
+
+/** Migrated up to the revision under test. */
+export function migratedToTarget(): StateStep {
+  return migratedTo(target());
 }
 
 /** Run SQL as it is, e.g. a constraint hand-applied outside the chain. */
@@ -42,8 +61,8 @@ export function generatedRows(label: string, rows: fc.Arbitrary<GeneratedRows>):
   return { kind: 'rows', label, rows };
 }
 
-/** Record a revision in the version table without running it. */
-export function stampedAt(revision: string): StateStep {
+/** Record a revision as applied without running it (the tool's stamp). */
+export function stampedAt(revision: RevisionRef): StateStep {
   return { kind: 'stamp', revision };
 }
 
@@ -56,4 +75,21 @@ export function templateSteps(state: StartingState): StateStep[] {
 /** The steps run on each clone: the generated rows and whatever follows them. */
 export function perCloneSteps(state: StartingState): StateStep[] {
   return state.steps.slice(templateSteps(state).length);
+}
+
+/** Whether a state starts from generated rows (and so differs from run to run). */
+export function hasHistory(state: StartingState): boolean {
+  return state.steps.some((step) => step.kind === 'rows');
+}
+
+export function describeStep(step: StateStep): string {
+  switch (step.kind) {
+    case 'migrate':
+      return `migrate to ${describeRevisionRef(step.to)}`;
+    case 'sql':
+    case 'rows':
+      return step.label;
+    case 'stamp':
+      return `stamp ${describeRevisionRef(step.revision)} as applied`;
+  }
 }

@@ -1,12 +1,9 @@
 import fc from 'fast-check';
-import pg from 'pg';
-import { SetupError, errorMessage } from '../errors.ts';
-import type { Migrator } from '../migrate/index.ts';
+import type pg from 'pg';
+import type { Migrator, PlanMode } from '../migrate/index.ts';
 import { withClient, type ScratchDatabases } from '../postgres/index.ts';
-import { perCloneSteps, templateSteps, type GeneratedRows, type StartingState, type StateStep } from './starting-state.ts';
-
-/** The generated rows of one clone, one entry per `rows` step of the state. */
-export type StateHistory = GeneratedRows[];
+import { perCloneSteps, templateSteps, type StartingState, type StateHistory, type StateStep } from './starting-state.ts';
+import { liveTarget, runStateSteps, StateBuildError } from './state-steps.ts';
 
 /** A database cloned from a state's template, with its generated history applied. */
 export interface StateDatabase {
@@ -16,36 +13,53 @@ export interface StateDatabase {
   drop(): Promise<void>;
 }
 
+/** A template, or why the state could not be built. */
+export type TemplateResult = { template: string } | { error: StateBuildError };
+
 /**
  * Builds each starting state once into a template database, then hands out clones
  * (`CREATE DATABASE … TEMPLATE`), each completed with its own generated history.
  */
 export class StateTemplates {
-  private readonly templates = new Map<string, string>();
+  private readonly templates = new Map<string, Promise<TemplateResult>>();
 
   constructor(
-    private readonly databases: ScratchDatabases,
-    private readonly migrator: Migrator,
+    readonly databases: ScratchDatabases,
+    readonly migrator: Migrator,
+    /** The revision the states' relative revisions are resolved against (see `Plan.anchor`). */
+    readonly anchor: string,
   ) {}
 
-  /** Builds the templates of all states, in parallel on a few connections. */
-  async buildAll(states: readonly StartingState[], parallel = 3): Promise<void> {
+  /**
+   * Builds the templates of all states on a few connections at once; every build has finished
+   * (or failed) when this resolves, so nothing is still being created when a caller cleans up.
+   */
+  async buildAll(states: readonly StartingState[], parallel = 3): Promise<Map<string, TemplateResult>> {
     const queue = [...states];
     const worker = async () => {
       for (let state = queue.shift(); state; state = queue.shift()) await this.build(state);
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, states.length) }, worker));
+    await Promise.allSettled(Array.from({ length: Math.min(parallel, states.length) }, worker));
+    return new Map(await Promise.all(states.map(async (state) => [state.name, await this.build(state)] as const)));
   }
 
-  async build(state: StartingState): Promise<string> {
-    const existing = this.templates.get(state.name);
-    if (existing) return existing;
+  /** The state's template, built once; a build that fails says why instead of throwing. */
+  build(state: StartingState): Promise<TemplateResult> {
+    let result = this.templates.get(state.name);
+    if (!result) this.templates.set(state.name, (result = this.buildNow(state)));
+    return result;
+  }
+
+  private async buildNow(state: StartingState): Promise<TemplateResult> {
     const name = await this.databases.create(`tpl_${state.name}`);
-    await this.withClient(name, async (client) => {
-      for (const step of templateSteps(state)) await this.runStep(client, state, step, undefined);
-    });
-    this.templates.set(state.name, name);
-    return name;
+    try {
+      await withClient(this.connectionConfig(name), (client) => runStateSteps(state, templateSteps(state), [], this.migrator, this.anchor, liveTarget(client, this.migrator)));
+      return { template: name };
+    } catch (error) {
+      await this.databases.drop(name).catch(() => undefined);
+      if (error instanceof StateBuildError) return { error };
+      throw error;
+    }
   }
 
   /** The arbitrary of a state's history: one GeneratedRows per `rows` step. */
@@ -54,11 +68,16 @@ export class StateTemplates {
     return rowsSteps.length === 0 ? fc.constant([]) : fc.tuple(...rowsSteps.map((step) => step.rows));
   }
 
+  /** The history a seed picks for a state (the one every group of a run uses). */
+  historyFor(state: StartingState, seed: number): StateHistory {
+    return fc.sample(this.historyArbitrary(state), { seed, numRuns: 1 })[0]!;
+  }
+
   /** A fresh copy of the state with the given history, ready to be migrated. */
   async clone(state: StartingState, history: StateHistory, label = state.name): Promise<StateDatabase> {
     const database = await this.cloneWithoutHistory(state, label);
     try {
-      await this.withClient(database.name, (client) => this.completeState(client, state, history, false));
+      await withClient(this.connectionConfig(database.name), (client) => this.completeState(client, state, history));
     } catch (error) {
       await database.drop();
       throw error;
@@ -68,64 +87,18 @@ export class StateTemplates {
 
   /** A copy of the template alone; `completeState` adds a history later (e.g. inside a transaction). */
   async cloneWithoutHistory(state: StartingState, label = state.name): Promise<StateDatabase> {
-    const template = await this.build(state);
-    const name = await this.databases.create(label, template);
+    const built = await this.build(state);
+    if ('error' in built) throw built.error;
+    const name = await this.databases.create(label, built.template);
     return { name, state, history: [], drop: () => this.databases.drop(name) };
   }
 
-  /**
-   * Runs the steps a template leaves out: the generated rows and whatever follows them.
-   * `nested`: the client is inside a transaction the caller will roll back.
-   */
-  async completeState(client: pg.ClientBase, state: StartingState, history: StateHistory, nested: boolean): Promise<void> {
-    let rowsIndex = 0;
-    for (const step of perCloneSteps(state)) {
-      await this.runStep(client, state, step, step.kind === 'rows' ? history[rowsIndex++] : undefined, nested);
-    }
+  /** Runs the steps a template leaves out: the generated rows and whatever follows them. */
+  completeState(client: pg.ClientBase, state: StartingState, history: StateHistory, mode: PlanMode = 'deploy'): Promise<void> {
+    return runStateSteps(state, perCloneSteps(state), history, this.migrator, this.anchor, liveTarget(client, this.migrator, mode));
   }
 
   connectionConfig(database: string): pg.ClientConfig {
     return this.databases.server.connectionConfig(database);
-  }
-
-  private async runStep(client: pg.ClientBase, state: StartingState, step: StateStep, rows: GeneratedRows | undefined, nested = false): Promise<void> {
-    const where = `state ${state.name}, step ${describeStep(step)}`;
-    try {
-      switch (step.kind) {
-        case 'migrate':
-          await this.migrator.migrate(client, step.to, { nested });
-          return;
-        case 'sql':
-          await client.query(step.sql);
-          return;
-        case 'stamp':
-          this.migrator.chainTo(step.revision);
-          await this.migrator.stamp(client, step.revision);
-          return;
-        case 'rows':
-          for (const sql of rows?.sql ?? []) await client.query(sql);
-          return;
-      }
-    } catch (error) {
-      if (error instanceof SetupError) throw new SetupError(`${where}: ${error.message}`);
-      throw new SetupError(`cannot build ${where}: ${errorMessage(error)}`);
-    }
-  }
-
-  private withClient<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    return withClient(this.connectionConfig(database), work);
-  }
-}
-
-export function describeStep(step: StateStep): string {
-  switch (step.kind) {
-    case 'migrate':
-      return `migrate to ${step.to}`;
-    case 'sql':
-      return step.label;
-    case 'rows':
-      return step.label;
-    case 'stamp':
-      return `stamp version ${step.revision}`;
   }
 }

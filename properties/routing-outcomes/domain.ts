@@ -49,6 +49,29 @@ export const NEW_PREDICATE_SQL = `ALTER TABLE routing_outcomes
   ADD CONSTRAINT ${CONSTRAINT_NAME} CHECK (outcome_status IS NULL OR decision_rule_override IS NOT NULL
     OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL)`;
 
-/** The rule above as a condition on one routing_outcomes row (written from the rule, not from the constraint). */
-export const IS_ORPHAN_SQL = `(outcome_status IS NOT NULL AND decision_rule = 'cheapest_clearing_floor'
-    AND decision_rule_override IS NULL AND inference_id IS NULL)`;
+/** What a database refuses, by which constraint is in force. */
+export type RuleInForce = 'orphans-refused' | 'old-predicate' | 'none';
+
+/** Whether the rule in force refuses an outcome. */
+export function refuses(rule: RuleInForce, outcome: OutcomeFacts): boolean {
+  if (rule === 'orphans-refused') return isOrphan(outcome);
+  if (rule === 'old-predicate') return !allowedByOldPredicate(outcome);
+  return false;
+}
+
+/**
+ * What each starting state enforces before the migration (its story in states.ts): PROD with
+ * the old predicate hand-applied (NOT VALID still checks new writes), a restored backup that
+ * already has 0031's constraint, or no constraint at all.
+ */
+export const RULE_BEFORE: Record<string, RuleInForce> = {
+  fresh: 'none',
+  'prod-drift': 'old-predicate',
+  'prod-drift-inflight': 'old-predicate',
+  staging: 'none',
+  'already-migrated': 'orphans-refused',
+  'schema-ahead': 'orphans-refused',
+  'unrepaired-orphans': 'none',
+  'prod-drift-not-valid': 'old-predicate',
+  'stamped-not-run': 'old-predicate',
+};

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import pg from 'pg';
-import type { GeneratedRows } from '../../harness/states/index.ts';
+import type { GeneratedRows } from '../../harness/suite.ts';
 import { MODEL_OF, PROVIDERS, RULES, allowedByOldPredicate, isOrphan, type DecisionRule, type OutcomeStatus, type Provider } from './domain.ts';
 
 /**
@@ -91,13 +91,20 @@ export const withOrphans = toGenerated(
   }),
 );
 
+/** The rows as SQL, a line per row, and how many are orphans (the rows 0031's constraint must refuse). */
 function toGenerated(history: fc.Arbitrary<HistoryRow[]>): fc.Arbitrary<GeneratedRows> {
-  return history.map((list) => ({ sql: insertSql(list), summary: list.map(describeRow) }));
+  return history.map((list) => ({ sql: insertSql(list), summary: list.map(describeRow), violating: list.filter((row) => isOrphan(facts(row))).length }));
 }
 
 /** Fixed key spaces for history rows, disjoint from the random keys the write path uses. */
 export const historyOutcomeId = (index: number) => `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0')}`;
 export const historyInferenceId = (index: number) => `00000000-0000-4000-9000-${index.toString(16).padStart(12, '0')}`;
+
+/** The history row a key belongs to (`h3` in messages), if it is one. */
+export function historyIndexOf(key: string): number | undefined {
+  const match = /^00000000-0000-4000-8000-([0-9a-f]{12})$/.exec(key);
+  return match ? parseInt(match[1]!, 16) : undefined;
+}
 
 function insertSql(list: readonly HistoryRow[]): string[] {
   if (list.length === 0) return [];

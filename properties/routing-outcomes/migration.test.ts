@@ -1,21 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { verify, type VerifyOptions } from '../../harness/check/verify.ts';
+import type { RunConfig } from '../../harness/run/run-config.ts';
 import { formatConsoleReport } from '../../harness/report/console-report.ts';
-import { chainWith } from '../../test/helpers.ts';
+import { verify } from '../../harness/verify/verify.ts';
+import type { VerifyReport } from '../../harness/verify/verify-report.ts';
+import { chainWith, SEED, testConfig, testRuns } from '../../test/helpers.ts';
 import suite from './suite.ts';
-import { SEED, testRuns, verifyOptions } from './testing.ts';
 
 const RUNS = testRuns(10);
+const config = (overrides: Partial<RunConfig> = {}) => testConfig(suite, { groups: ['migration'], runs: RUNS, ...overrides });
 
-const options = (overrides: Partial<VerifyOptions> = {}) => verifyOptions(['migration'], RUNS, overrides);
-
-function outcomes(report: Awaited<ReturnType<typeof verify>>) {
+function outcomes(report: VerifyReport) {
   return Object.fromEntries(report.states.map((state) => [state.name, { migration: state.migration, ok: state.properties.every((p) => p.ok) }]));
 }
+const stateOf = (report: VerifyReport, name: string) => report.states.find((s) => s.name === name)!;
 
 describe(`migration properties of the AIN-300 chain (seed ${SEED}, ${RUNS} runs)`, () => {
   it('holds in every starting state: each state does what SPEC §4 says', async () => {
-    const report = await verify(suite, options());
+    const report = await verify(suite, config());
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     expect(outcomes(report)).toEqual({
       fresh: { migration: 'converged', ok: true },
@@ -28,10 +29,10 @@ describe(`migration properties of the AIN-300 chain (seed ${SEED}, ${RUNS} runs)
       'prod-drift-not-valid': { migration: 'failed-atomically', ok: true },
       'stamped-not-run': { migration: 'drift', ok: true },
     });
-    const orphans = report.states.find((s) => s.name === 'unrepaired-orphans')!;
+    const orphans = stateOf(report, 'unrepaired-orphans');
     expect(orphans.error).toMatch(/outcome_requires_inference_when_model_chosen/);
     expect(orphans.error).toMatch(/\d+ row\(s\) of routing_outcomes violate outcome_requires_inference_when_model_chosen/);
-    const drift = report.states.find((s) => s.name === 'stamped-not-run')!;
+    const drift = stateOf(report, 'stamped-not-run');
     expect(drift.catalogDiff?.join('\n')).toMatch(/~ constraint public\.routing_outcomes\.outcome_requires_inference_when_model_chosen: expected CHECK .*outcome_status IS NULL.*actual CHECK/);
     for (const state of report.states) for (const property of state.properties) expect(property.seed).toBe(SEED);
   });
@@ -42,18 +43,19 @@ describe('faulty 0031 migrations are caught by the migration group', () => {
   const ADD = `ALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (
   outcome_status IS NULL OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL)`;
   const DROP = 'ALTER TABLE routing_outcomes DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;';
+  const with0031 = (text: string) => chainWith({ '0031_outcome_requires_inference.sql': text });
 
   it('without DROP IF EXISTS: the deploy fails on PROD, where the constraint already exists', async () => {
-    const report = await verify(suite, options({ migrationsDir: chainWith({ '0031_outcome_requires_inference.sql': `${ADD};\n` }) }));
+    const report = await verify(suite, config({ migrationsDir: with0031(`${ADD};\n`) }));
     expect(report.ok).toBe(false);
-    const drift = report.states.find((s) => s.name === 'prod-drift')!;
+    const drift = stateOf(report, 'prod-drift');
     expect(drift.migration).toBe('failed-atomically');
     const failed = drift.properties.find((p) => p.name === 'outcome-as-expected')!;
     expect(failed.ok).toBe(false);
     expect(failed.counterexample?.actual).toMatch(/42710 constraint "outcome_requires_inference_when_model_chosen" for relation "routing_outcomes" already exists/);
-    expect(failed.counterexample?.replay).toMatch(/--states prod-drift --group migration --seed \d+ --path \S+/);
+    expect(failed.counterexample?.replay).toMatch(/--states prod-drift --group migration --property outcome-as-expected --seed \d+ --path \S+/);
     // from fresh it applies, but deploying it a second time raises the same error
-    const fresh = report.states.find((s) => s.name === 'fresh')!;
+    const fresh = stateOf(report, 'fresh');
     expect(fresh.migration).toBe('converged');
     const idempotent = fresh.properties.find((p) => p.name === 'idempotent')!;
     expect(idempotent.ok).toBe(false);
@@ -61,13 +63,24 @@ describe('faulty 0031 migrations are caught by the migration group', () => {
   });
 
   it('added NOT VALID: orphans slip through instead of failing the deploy', async () => {
-    const report = await verify(suite, options({ migrationsDir: chainWith({ '0031_outcome_requires_inference.sql': `${DROP}\n${ADD} NOT VALID;\n` }), states: ['unrepaired-orphans', 'prod-drift'] }));
+    const report = await verify(suite, config({ migrationsDir: with0031(`${DROP}\n${ADD} NOT VALID;\n`), states: ['unrepaired-orphans', 'prod-drift'] }));
     expect(outcomes(report)['unrepaired-orphans']).toEqual({ migration: 'converged', ok: false });
   });
 
-  it('outside a transaction: a failed ADD leaves the old constraint dropped', async () => {
-    const text = `-- migrate:up transaction:false\n${DROP}\n${ADD};\n`;
-    const report = await verify(suite, options({ migrationsDir: chainWith({ '0031_outcome_requires_inference.sql': text }), states: ['prod-drift-not-valid'] }));
+  it('COMMIT; BEGIN; between DROP and ADD: run as written, it is not atomic, and where the ADD fails the old constraint is lost', async () => {
+    const report = await verify(suite, config({ migrationsDir: with0031(`${DROP}\nCOMMIT;\nBEGIN;\n${ADD};\n`), states: ['prod-drift-not-valid', 'prod-drift'] }));
+    const state = stateOf(report, 'prod-drift-not-valid');
+    expect(state.migration).toBe('failed');
+    expect(state.catalogDiff?.join('\n')).toMatch(/^- constraint public\.routing_outcomes\.outcome_requires_inference_when_model_chosen: CHECK .* \(expected, absent\)$/m);
+    const atomic = state.properties.find((p) => p.name === 'atomic-on-failure')!;
+    expect(atomic.ok).toBe(false);
+    expect(atomic.counterexample?.details?.join('\n')).toMatch(/^- constraint public\.routing_outcomes\.outcome_requires_inference_when_model_chosen: CHECK \(\(\(decision_rule <> 'cheapest_clearing_floor'::text\) OR \(inference_id IS NOT NULL\)\)\) NOT VALID \[NOT VALID, not deferrable\] \(there before, gone after\)$/m);
+    // where the ADD succeeds, the same file converges
+    expect(stateOf(report, 'prod-drift').migration).toBe('converged');
+  });
+
+  it('sent statement by statement without a transaction (--runner psql): a failed ADD leaves the old constraint dropped', async () => {
+    const report = await verify(suite, config({ migrationsDir: with0031(`${DROP}\n${ADD};\n`), runner: 'psql', states: ['prod-drift-not-valid'] }));
     const state = report.states[0]!;
     expect(state.migration).toBe('failed');
     const atomic = state.properties.find((p) => p.name === 'atomic-on-failure')!;
@@ -75,9 +88,15 @@ describe('faulty 0031 migrations are caught by the migration group', () => {
     expect(atomic.counterexample?.details?.join('\n')).toMatch(/- constraint public\.routing_outcomes\.outcome_requires_inference_when_model_chosen/);
   });
 
+  it('dbmate transaction:false sends DROP and ADD as one query: PostgreSQL still runs them as one implicit transaction', async () => {
+    const report = await verify(suite, config({ migrationsDir: with0031(`-- migrate:up transaction:false\n${DROP}\n${ADD};\n-- migrate:down\n`), states: ['prod-drift-not-valid'] }));
+    expect(report.migrations.runner).toBe('dbmate');
+    expect(outcomes(report)['prod-drift-not-valid']).toEqual({ migration: 'failed-atomically', ok: true });
+  });
+
   it('deleting orphans to make the constraint fit: rows are lost, and it is shrunk to one orphan', async () => {
     const text = `${DROP}\nDELETE FROM routing_outcomes WHERE outcome_status IS NOT NULL AND inference_id IS NULL AND decision_rule = 'cheapest_clearing_floor' AND decision_rule_override IS NULL;\n${ADD};\n`;
-    const report = await verify(suite, options({ migrationsDir: chainWith({ '0031_outcome_requires_inference.sql': text }), states: ['unrepaired-orphans'] }));
+    const report = await verify(suite, config({ migrationsDir: with0031(text), states: ['unrepaired-orphans'] }));
     const state = report.states[0]!;
     expect(state.migration).toBe('converged');
     const preserved = state.properties.find((p) => p.name === 'rows-preserved')!;

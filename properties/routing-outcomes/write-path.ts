@@ -125,3 +125,6 @@ export const unlinkInference = compiledOnce((id: string) => db.updateTable('rout
 
 /** Removes the override from a pre-dispatch-failed outcome. */
 export const clearOverride = compiledOnce((id: string) => db.updateTable('routing_outcomes').set({ decision_rule_override: null }).where('id', '=', id).compile());
+
+/** An operator overrides the rule on a decision, whatever its status (the override alone then makes an unlinked final row valid). */
+export const overrideRule = compiledOnce((id: string, reason: string) => db.updateTable('routing_outcomes').set({ decision_rule_override: reason }).where('id', '=', id).compile());

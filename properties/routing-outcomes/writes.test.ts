@@ -1,54 +1,63 @@
+import fc from 'fast-check';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import { reproduce } from '../../harness/check/repro.ts';
-import { verify, type VerifyOptions } from '../../harness/check/verify.ts';
-import { splitStatements, loadSqlParser } from '../../harness/migrate/index.ts';
+import { World } from '../../harness/check/world.ts';
+import { FreshKeys } from '../../harness/groups/writes/run-keys.ts';
+import { loadSqlParser, splitStatements } from '../../harness/migrate/index.ts';
 import { ScratchDatabases, UrlPostgresProvider } from '../../harness/postgres/index.ts';
 import { formatConsoleReport } from '../../harness/report/console-report.ts';
-import { chainWith, runCli } from '../../test/helpers.ts';
+import { reproduce } from '../../harness/repro/repro.ts';
+import type { RunConfig } from '../../harness/run/run-config.ts';
+import { verify } from '../../harness/verify/verify.ts';
+import type { VerifyReport } from '../../harness/verify/verify-report.ts';
+import { chainWith, runCli, SEED, testConfig, testRuns } from '../../test/helpers.ts';
+import { bindOperation } from './bind.ts';
+import { historyOutcomeId } from './history.ts';
 import suite from './suite.ts';
-import { SEED, testRuns, verifyOptions } from './testing.ts';
+import { operationSequence } from './writes.ts';
 
 const RUNS = testRuns(30);
-
-const options = (overrides: Partial<VerifyOptions> = {}) => verifyOptions(['writes'], RUNS, overrides);
-
-const writesOf = (report: Awaited<ReturnType<typeof verify>>, state: string) => report.states.find((s) => s.name === state)!.properties.find((p) => p.group === 'writes');
+const config = (overrides: Partial<RunConfig> = {}) => testConfig(suite, { groups: ['writes'], runs: RUNS, ...overrides });
+const writesOf = (report: VerifyReport, state: string) => report.states.find((s) => s.name === state)!.properties.find((p) => p.group === 'writes');
 
 describe(`write path against the model (seed ${SEED}, ${RUNS} runs)`, () => {
-  it('agrees with the model in every state that migrated, and skips the others', async () => {
-    const report = await verify(suite, options());
+  it('agrees with the model in every state that migrated, and says why the others are not written to', async () => {
+    const report = await verify(suite, config());
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     const written = report.states.filter((s) => s.properties.some((p) => p.group === 'writes')).map((s) => s.name);
     expect(written).toEqual(['fresh', 'prod-drift', 'prod-drift-inflight', 'staging', 'already-migrated', 'schema-ahead']);
-    expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.skipped?.[0]).toMatch(/^writes: migration failed: 0031_outcome_requires_inference\.sql:9: 23514/);
-    expect(report.states.find((s) => s.name === 'stamped-not-run')!.skipped).toEqual(['writes: drift was expected: reported, not written to']);
+    expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.skipped).toEqual(['writes: the migration must fail here: there is no migrated database to write to']);
+    expect(report.states.find((s) => s.name === 'stamped-not-run')!.skipped).toEqual(['writes: drift is expected: reported, not written to']);
     for (const state of written) expect(writesOf(report, state)).toMatchObject({ ok: true, runs: RUNS, seed: SEED });
+  });
+
+  it('writes to the rows the state started with: mid-flight decisions of PROD are completed, failed over, unlinked', () => {
+    const base = World.of([0, 1, 2].map((i) => ({ table: 'routing_outcomes', key: historyOutcomeId(i), row: { status: i === 2 ? 'success' : null } })));
+    const labels = fc.sample(operationSequence, { seed: 1, numRuns: 300 }).flatMap((ops) => ops.map((op) => bindOperation(op, { keys: new FreshKeys(), base }).label));
+    expect(labels.filter((label) => /\(h[01][,)]/.test(label)).length).toBeGreaterThan(30);
+    expect(labels.filter((label) => /^(completeDecision|failover|failProvider|preDispatchFail)\(h[01]/.test(label)).length).toBeGreaterThan(10);
   });
 });
 
 describe('self-checks: stopping the chain at 0030 must make the suite fail', () => {
   it('prod-drift: a two-phase insertDecision is refused, shrunk to exactly that one step', async () => {
-    const report = await verify(suite, options({ to: '0030', states: ['prod-drift'], runs: 100 }));
+    const report = await verify(suite, config({ to: '0030', states: ['prod-drift'], runs: 100 }));
     const property = writesOf(report, 'prod-drift')!;
     expect(property.ok).toBe(false);
-    expect(property.counterexample?.steps).toHaveLength(1);
-    expect(property.counterexample?.steps[0]).toMatch(/^insertDecision\(d\d, cheapest_clearing_floor, \w+\)$/);
+    expect(property.counterexample?.steps).toEqual([expect.stringMatching(/^insertDecision\(d\d, cheapest_clearing_floor, \w+\)$/)]);
     expect(property.counterexample?.expected).toBe('commit');
     expect(property.counterexample?.actual).toBe('23514 outcome_requires_inference_when_model_chosen');
     expect(property.counterexample?.sql?.[0]).toMatch(/^insert into "routing_outcomes" .*'cheapest_clearing_floor'/);
-    expect(property.counterexample?.replay).toMatch(/--states prod-drift --group writes --seed \d+ --path [\d:]+/);
+    expect(property.counterexample?.replay).toMatch(/--states prod-drift --group writes --property write-path-agrees-with-model --seed \d+ --path [\d:]+/);
   });
 
   it('staging: an orphan is committed, shrunk to at most two steps', async () => {
-    const report = await verify(suite, options({ to: '0030', states: ['staging'], runs: 100 }));
+    const report = await verify(suite, config({ to: '0030', states: ['staging'], runs: 100 }));
     const property = writesOf(report, 'staging')!;
     expect(property.ok).toBe(false);
     expect(property.counterexample!.steps.length).toBeLessThanOrEqual(2);
-    expect(property.counterexample!.steps.join(' ')).toMatch(/cheapest_clearing_floor/);
-    expect(`${property.counterexample!.expected} / ${property.counterexample!.actual}`).toMatch(
-      /^23514 outcome_requires_inference_when_model_chosen \/ commit|orphan committed/,
-    );
+    expect(property.counterexample!.steps.join(' ')).toMatch(/cheapest_clearing_floor|h\d/);
+    expect(`${property.counterexample!.expected} / ${property.counterexample!.actual}`).toMatch(/^23514 outcome_requires_inference_when_model_chosen \/ commit|orphan committed/);
   });
 
   it('is visible from the command line: exit 1 with the one-step counterexample', async () => {
@@ -56,25 +65,21 @@ describe('self-checks: stopping the chain at 0030 must make the suite fail', () 
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/✗ prod-drift \/ write-path-agrees-with-model \(writes\) failed/);
     expect(result.stdout).toMatch(/1\. insertDecision\(d\d, cheapest_clearing_floor, \w+\)\n\s+expected: commit\n\s+actual: +23514 outcome_requires_inference_when_model_chosen/);
-    expect(result.stdout).not.toMatch(/^\s+2\. /m);
+    expect(result.stdout).not.toMatch(/^\s+2\. insert/m);
   });
 });
 
 describe('repro', () => {
   it('prints a self-contained script that reproduces the failure on an empty database', async () => {
-    const report = await verify(suite, options({ to: '0030', states: ['prod-drift'], runs: 100 }));
+    const report = await verify(suite, config({ to: '0030', states: ['prod-drift'], runs: 100 }));
     const property = writesOf(report, 'prod-drift')!;
-    const script = await reproduce(suite, {
-      provider: new UrlPostgresProvider(inject('databaseUrl')),
-      migrationsDir: suite.migrationsDir, to: '0030', state: 'prod-drift', group: 'writes', seed: property.seed, path: property.path!, log: () => undefined,
-    });
+    const script = await reproduce(suite, config({ to: '0030' }), { state: 'prod-drift', property: property.name, seed: property.seed, path: property.path! });
     expect(script).toMatch(/-- step 1: insertDecision\(d\d, cheapest_clearing_floor, \w+\)\n--   expected: commit\n--   actual:   23514/);
 
     // run it statement by statement, as psql would, on an empty database of our own
     const server = await new UrlPostgresProvider(inject('databaseUrl')).start();
     const databases = new ScratchDatabases(server);
-    const empty = await databases.create('repro');
-    const client = new pg.Client(server.connectionConfig(empty));
+    const client = new pg.Client(server.connectionConfig(await databases.create('repro')));
     await client.connect();
     await loadSqlParser();
     const failures: { sql: string; code: string; constraint?: string }[] = [];
@@ -89,11 +94,8 @@ describe('repro', () => {
   });
 
   it('says so when the seed and path do not fail', async () => {
-    const error = await reproduce(suite, {
-      provider: new UrlPostgresProvider(inject('databaseUrl')),
-      migrationsDir: suite.migrationsDir, state: 'staging', group: 'writes', seed: 1, path: '0', log: () => undefined,
-    }).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/^seed 1 with path 0 does not fail in state staging \(group writes\): nothing to reproduce/);
+    const error = await reproduce(suite, config(), { state: 'staging', property: 'write-path-agrees-with-model', seed: 1, path: '0' }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^seed 1 with path 0 does not fail write-path-agrees-with-model in state staging: nothing to reproduce/);
   });
 });
 
@@ -101,27 +103,32 @@ describe('repro', () => {
 describe('faulty 0031 predicates are caught by the writes group', () => {
   const constraint = (predicate: string) =>
     `ALTER TABLE routing_outcomes DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;\nALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (${predicate});\n`;
+  const faulty = (predicate: string) => chainWith({ '0031_outcome_requires_inference.sql': constraint(predicate) });
 
   it('the old predicate re-added (no mid-flight escape): the two-phase write is refused', async () => {
-    const dir = chainWith({ '0031_outcome_requires_inference.sql': constraint("decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL") });
-    const report = await verify(suite, options({ migrationsDir: dir, states: ['fresh'], runs: 100 }));
+    const report = await verify(suite, config({ migrationsDir: faulty("decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL"), states: ['fresh'], runs: 100 }));
     expect(writesOf(report, 'fresh')!.counterexample?.steps).toHaveLength(1);
   });
 
   it('without the override clause: a pre-dispatch failure of a router-chosen decision is refused', async () => {
-    const dir = chainWith({ '0031_outcome_requires_inference.sql': constraint("outcome_status IS NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL") });
-    const report = await verify(suite, options({ migrationsDir: dir, states: ['fresh'], runs: 200 }));
+    const report = await verify(suite, config({ migrationsDir: faulty("outcome_status IS NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL"), states: ['fresh'], runs: 200 }));
     const property = writesOf(report, 'fresh')!;
     expect(property.ok).toBe(false);
-    expect(property.counterexample?.steps).toEqual([expect.stringMatching(/^insertDecision\(d(\d), cheapest_clearing_floor, \w+\)$/), expect.stringMatching(/^preDispatchFail\(d\d\)$/)]);
+    expect(property.counterexample?.steps.at(-1)).toMatch(/^(preDispatchFail|overrideRule|unlinkInference|completeUnlinked|failProviderUnlinked)\(/);
+    expect(property.counterexample?.steps.length).toBeLessThanOrEqual(4);
   });
 
   it('a predicate that forgets provider errors: the AIN-300 orphan is committed', async () => {
-    const dir = chainWith({ '0031_outcome_requires_inference.sql': constraint("outcome_status IS DISTINCT FROM 'success' OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL") });
-    const report = await verify(suite, options({ migrationsDir: dir, states: ['staging'], runs: 200 }));
+    const report = await verify(suite, config({ migrationsDir: faulty("outcome_status IS DISTINCT FROM 'success' OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL"), states: ['staging'], runs: 200 }));
     const property = writesOf(report, 'staging')!;
     expect(property.ok).toBe(false);
-    // the AIN-300 write itself, a provider error inserted final, or one unlinked afterwards
-    expect(property.counterexample?.steps.join(' ')).toMatch(/failProviderUnlinked|insertCompleted\(new, cheapest_clearing_floor, \w+, provider_error|failProvider\(d\d+, i\d+\) unlinkInference/);
+    expect(property.counterexample?.steps.join(' ')).toMatch(/failProviderUnlinked|insertCompleted\(d\d, cheapest_clearing_floor, \w+, provider_error|failProvider\(\w+, i\d+\) unlinkInference/);
+  });
+
+  it('an override clause narrowed to pre-dispatch failures: an override on a completed decision no longer counts', async () => {
+    const report = await verify(suite, config({ migrationsDir: faulty("outcome_status IS NULL OR (decision_rule_override IS NOT NULL AND outcome_status = 'pre_dispatch_fail') OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL"), states: ['fresh'], runs: 200 }));
+    const property = writesOf(report, 'fresh')!;
+    expect(property.ok).toBe(false);
+    expect(property.counterexample?.steps.join(' ')).toMatch(/overrideRule/);
   });
 });

@@ -1,192 +1,117 @@
-import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
-import type { ExpectedOutcome } from '../../harness/sessions/step-outcome.ts';
-import type { Operation, Statement, WriteRun, WriteScenario } from '../../harness/check/write-scenario.ts';
-import { IS_ORPHAN_SQL, MODEL_OF } from './domain.ts';
-import { RoutingModel, newDecision, type Change, type ModelDecision } from './model.ts';
-import { operationSequence, type RoutingOperation } from './operations.ts';
-import * as writePath from './write-path.ts';
+import fc from 'fast-check';
+import { PROVIDERS, RULES, type DecisionRule } from './domain.ts';
+import { fresh, type DecisionRef, type RoutingOperation } from './operations.ts';
 
-/**
- * Fresh keys for one run: d1…d4 and i1…i4 become new UUIDs, so runs share one migrated
- * database without seeing each other's rows (no clone per run).
- */
-export class RunKeys {
-  private readonly decisions = new Map<number, string>();
-  private readonly inferences = new Map<number, string>();
-  readonly created: string[] = [];
-  readonly tag = randomUUID().slice(0, 8);
+const rule = fc.constantFrom(...RULES);
+/** Router-chosen decisions more often than not: that is where the constraint decides (shrinks to it, it comes first). */
+const lifeRule = fc.constantFrom<DecisionRule>('cheapest_clearing_floor', 'cheapest_clearing_floor', 'cheapest_clearing_floor', 'explicit_model', 'passthrough');
+const provider = fc.constantFrom(...PROVIDERS);
+/** Whether a final write also stamps completed_at (shrinks to yes: the gateway's usual write). */
+const stamped = fc.boolean().map((forgot) => !forgot);
+const existing = (kind: 'in-flight' | 'final'): fc.Arbitrary<DecisionRef> => fc.nat({ max: 7 }).map((n) => ({ existing: n, kind }));
+/** Mostly decisions of this run, sometimes ones the state started with; shrinks towards the run's own. */
+const decision: fc.Arbitrary<DecisionRef> = fc.oneof(
+  { withCrossShrink: true },
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }).map(fresh) },
+  { weight: 1, arbitrary: existing('in-flight') },
+  { weight: 1, arbitrary: existing('final') },
+);
+const inference = fc.integer({ min: 1, max: 4 });
 
-  decision(n: number): string {
-    return getOrCreate(this.decisions, n);
-  }
-  inference(n: number): string {
-    return getOrCreate(this.inferences, n);
-  }
-  /** A decision that exists only for one insertCompleted. */
-  newDecision(): string {
-    const id = randomUUID();
-    this.created.push(id);
-    return id;
-  }
-  requestId(id: string): string {
-    return `run-${this.tag}-${id.slice(0, 8)}`;
-  }
-  /** `d2`, `i1`, or `new` (an insertCompleted decision), for messages. */
-  nameOf(id: string): string {
-    for (const [n, key] of this.decisions) if (key === id) return `d${n}`;
-    for (const [n, key] of this.inferences) if (key === id) return `i${n}`;
-    return this.created.includes(id) ? 'new' : id;
-  }
-  allDecisions(): string[] {
-    return [...this.decisions.values(), ...this.created];
-  }
-  allInferences(): string[] {
-    return [...this.inferences.values()];
-  }
-}
-
-function getOrCreate(map: Map<number, string>, n: number): string {
-  let id = map.get(n);
-  if (!id) map.set(n, (id = randomUUID()));
-  return id;
-}
-
-/** The statement an operation sends and the change the domain says it makes. */
-export function translate(op: RoutingOperation, keys: RunKeys): { statement: Statement; change: Change } {
-  switch (op.kind) {
-    case 'insertDecision': {
-      const id = keys.decision(op.d);
-      return { statement: writePath.insertDecision(id, keys.requestId(id), op.rule, op.provider), change: { kind: 'insert-decision', id, decision: newDecision(op.rule, op.provider) } };
-    }
-    case 'recordInference': {
-      const id = keys.inference(op.i);
-      return { statement: writePath.recordInference(id, op.provider, op.status, op.httpStatus), change: { kind: 'insert-inference', id } };
-    }
-    case 'completeDecision': {
-      const [id, inferenceId] = [keys.decision(op.d), keys.inference(op.i)];
-      return { statement: writePath.completeDecision(id, inferenceId), change: { kind: 'update-mid-flight', id, set: { inferenceId, status: 'success', completed: true } } };
-    }
-    case 'failProvider': {
-      const [id, inferenceId] = [keys.decision(op.d), keys.inference(op.i)];
-      return { statement: writePath.failProvider(id, inferenceId), change: { kind: 'update-mid-flight', id, set: { inferenceId, status: 'provider_error', completed: true } } };
-    }
-    case 'failover': {
-      const id = keys.decision(op.d);
-      return { statement: writePath.failover(id, op.to), change: { kind: 'update-mid-flight', id, set: { provider: op.to, model: MODEL_OF[op.to] }, attemptsPlusOne: true } };
-    }
-    case 'preDispatchFail': {
-      const id = keys.decision(op.d);
-      return { statement: writePath.preDispatchFail(id), change: { kind: 'update-mid-flight', id, set: { override: 'pre_dispatch_fail', status: 'pre_dispatch_fail', completed: true } } };
-    }
-    case 'completeUnlinked': {
-      const id = keys.decision(op.d);
-      return { statement: writePath.completeUnlinked(id, op.stamped), change: { kind: 'update-mid-flight', id, set: { status: 'success', completed: op.stamped } } };
-    }
-    case 'failProviderUnlinked': {
-      const id = keys.decision(op.d);
-      return { statement: writePath.failProviderUnlinked(id, op.stamped), change: { kind: 'update-mid-flight', id, set: { status: 'provider_error', completed: op.stamped } } };
-    }
-    case 'insertCompleted': {
-      const id = keys.newDecision();
-      return {
-        statement: writePath.insertCompleted(id, keys.requestId(id), op.rule, op.provider, op.status, op.stamped),
-        change: { kind: 'insert-decision', id, decision: { ...newDecision(op.rule, op.provider, op.status), completed: op.stamped } },
-      };
-    }
-    case 'unlinkInference': {
-      const id = keys.decision(op.d);
-      return { statement: writePath.unlinkInference(id), change: { kind: 'update', id, set: { inferenceId: null } } };
-    }
-    case 'clearOverride': {
-      const id = keys.decision(op.d);
-      return { statement: writePath.clearOverride(id), change: { kind: 'update', id, set: { override: null } } };
-    }
-  }
-}
-
-/** One run of the writes property: its keys, its model, and the final comparison. */
-export class RoutingWriteRun implements WriteRun {
-  readonly keys = new RunKeys();
-  readonly model = new RoutingModel();
-  private readonly pending = new Map<Operation, Change>();
-
-  statement(operation: Operation): Statement {
-    const { statement, change } = translate(operation as RoutingOperation, this.keys);
-    this.pending.set(operation, change);
-    return statement;
-  }
-
-  predict(operation: Operation): ExpectedOutcome {
-    const change = this.pending.get(operation) ?? translate(operation as RoutingOperation, this.keys).change;
-    this.pending.delete(operation);
-    return this.model.predict(change);
-  }
-
-  finalProblems(client: pg.ClientBase): Promise<string[]> {
-    return compareWithModel(client, this.model, this.keys);
-  }
-}
-
-interface OutcomeRow {
-  id: string;
-  decision_rule: ModelDecision['rule'];
-  chosen_provider: ModelDecision['provider'];
-  chosen_model: string;
-  inference_id: string | null;
-  outcome_status: ModelDecision['status'];
-  decision_rule_override: string | null;
-  attempts: number;
-  completed: boolean;
-  orphan: boolean;
-}
-
-/**
- * The run's inferences (counted) and its rows with their orphan status (the domain rule as
- * SQL, not the constraint), in one round trip: one row even when the run left no outcome.
- */
-const RUN_STATE = {
-  name: 'ch_routing_run_state',
-  text: `SELECT c.inferences, o.*
-         FROM (SELECT count(*)::int AS inferences FROM inferences WHERE id = ANY($2::uuid[])) c
-         LEFT JOIN LATERAL (
-           SELECT id, decision_rule, chosen_provider, chosen_model, inference_id, outcome_status, decision_rule_override, attempts,
-                  completed_at IS NOT NULL AS completed, ${IS_ORPHAN_SQL} AS orphan
-           FROM routing_outcomes WHERE id = ANY($1::uuid[])) o ON true`,
-};
-
-/** The rows of this run, row for row against the model, and none of them an orphan. */
-export async function compareWithModel(client: pg.ClientBase, model: RoutingModel, keys: RunKeys): Promise<string[]> {
-  const problems: string[] = [];
-  const rows = (await client.query<{ inferences: number } & (OutcomeRow | { [K in keyof OutcomeRow]: null })>({ ...RUN_STATE, values: [keys.allDecisions(), keys.allInferences()] })).rows;
-  const inferences = rows[0]!.inferences;
-  const outcomes = rows.filter((row): row is { inferences: number } & OutcomeRow => row.id !== null);
-  const seen = new Set<string>();
-  for (const row of outcomes) {
-    seen.add(row.id);
-    const expected = model.decisions.get(row.id);
-    const actual: ModelDecision = {
-      rule: row.decision_rule, provider: row.chosen_provider, model: row.chosen_model, inferenceId: row.inference_id,
-      status: row.outcome_status, override: row.decision_rule_override, attempts: row.attempts, completed: row.completed,
-    };
-    if (!expected) problems.push(`row ${keys.nameOf(row.id)} exists but the model has no such decision: ${JSON.stringify(actual)}`);
-    else {
-      const fields = (Object.keys(expected) as (keyof ModelDecision)[]).filter((field) => actual[field] !== expected[field]);
-      if (fields.length) problems.push(`${keys.nameOf(row.id)}: ${fields.map((f) => `${f} is ${String(actual[f])}, model says ${String(expected[f])}`).join(', ')}`);
-    }
-  }
-  for (const id of model.decisions.keys()) if (!seen.has(id)) problems.push(`${keys.nameOf(id)} is in the model but not in the table`);
-  if (inferences !== model.inferences.size) problems.push(`${inferences} inferences in the table, ${model.inferences.size} in the model`);
-  const orphans = outcomes.filter((row) => row.orphan).map((row) => keys.nameOf(row.id));
-  if (orphans.length > 0) problems.push(`orphan committed: ${orphans.join(', ')}`);
-  return problems;
-}
-
-/** The writes group of the suite. */
-export const writeScenarios: WriteScenario[] = [
+/** One operation, valid ones more often than orphan-producing ones; insertDecision shrinks first. */
+export const operation: fc.Arbitrary<RoutingOperation> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('insertDecision' as const), d: decision, rule, provider }) },
   {
-    name: 'write-path-agrees-with-model',
-    operations: operationSequence,
-    begin: () => new RoutingWriteRun(),
+    weight: 3,
+    arbitrary: fc.oneof(
+      fc.record({ kind: fc.constant('recordInference' as const), i: inference, provider, status: fc.constant('ok' as const), httpStatus: fc.constant(200) }),
+      fc.record({ kind: fc.constant('recordInference' as const), i: inference, provider, status: fc.constant('error' as const), httpStatus: fc.constantFrom(429, 500, 503) }),
+    ),
   },
-];
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('completeDecision' as const), d: decision, i: inference }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('failProvider' as const), d: decision, i: inference }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('failover' as const), d: decision, to: provider }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('preDispatchFail' as const), d: decision }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('completeUnlinked' as const), d: decision, stamped }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('failProviderUnlinked' as const), d: decision, stamped }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('insertCompleted' as const), d: fc.integer({ min: 5, max: 8 }).map(fresh), rule, provider, status: fc.constantFrom('success' as const, 'provider_error' as const), stamped }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('unlinkInference' as const), d: decision }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('clearOverride' as const), d: decision }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('overrideRule' as const), d: decision }) },
+);
+
+type Ending = 'none' | 'completeDecision' | 'failProvider' | 'preDispatchFail' | 'completeUnlinked' | 'failProviderUnlinked';
+type Aftermath = 'none' | 'unlinkInference' | 'clearOverride' | 'overrideRule' | 'completeDecision' | 'overrideThenUnlink';
+
+/**
+ * One decision's life as the gateway lives it: created mid-flight (or already in flight in the
+ * state the deploy met), failed over after 429s, an inference recorded (or not), then how it
+ * ends (validly or as a pre-fix bug) and maybe a later write that tampers with it. Every part
+ * shrinks away when it is not needed.
+ */
+const lifecycle = fc.record({
+  rule: lifeRule,
+  provider,
+  failovers: fc.array(provider, { maxLength: 2 }),
+  inference: fc.option(fc.constantFrom({ status: 'ok' as const, httpStatus: 200 }, { status: 'error' as const, httpStatus: 503 }), { nil: undefined, freq: 4 }),
+  // shrinking tries earlier endings first: the direct (unlinked) endings are the shortest
+  // way to a final row, so a failure found on a longer path can still shrink to them
+  // (the endings that link an inference count twice: most decisions end that way)
+  ending: fc.constantFrom<Ending>('none', 'completeUnlinked', 'failProviderUnlinked', 'completeDecision', 'failProvider', 'preDispatchFail', 'completeDecision', 'failProvider'),
+  // every disjunct of the rule alone, in some case: an override put on a row of any status, then
+  // the link removed, leaves the override as the only reason the row is valid
+  aftermath: fc.oneof(
+    { weight: 3, arbitrary: fc.constant<Aftermath>('none') },
+    { weight: 3, arbitrary: fc.constantFrom<Aftermath>('unlinkInference', 'clearOverride', 'overrideRule', 'completeDecision') },
+    { weight: 2, arbitrary: fc.constant<Aftermath>('overrideThenUnlink') },
+  ),
+  stamped,
+});
+type Lifecycle = typeof lifecycle extends fc.Arbitrary<infer T> ? T : never;
+
+/** The writes of one decision's life; its inferences are i<n>0 (the answer) and i<n>1… (the 429s). */
+function livedBy(d: DecisionRef, n: number, life: Lifecycle, insert: boolean): RoutingOperation[] {
+  const main = n * 10;
+  const ops: RoutingOperation[] = insert ? [{ kind: 'insertDecision', d, rule: life.rule, provider: life.provider }] : [];
+  let current = life.provider;
+  life.failovers.forEach((to, k) => {
+    ops.push({ kind: 'recordInference', i: main + k + 1, provider: current, status: 'error', httpStatus: 429 }, { kind: 'failover', d, to });
+    current = to;
+  });
+  if (life.inference) ops.push({ kind: 'recordInference', i: main, provider: current, ...life.inference });
+  const { ending, aftermath } = life;
+  if (ending === 'completeDecision' || ending === 'failProvider') ops.push({ kind: ending, d, i: main });
+  else if (ending === 'completeUnlinked' || ending === 'failProviderUnlinked') ops.push({ kind: ending, d, stamped: life.stamped });
+  else if (ending === 'preDispatchFail') ops.push({ kind: 'preDispatchFail', d });
+  if (aftermath === 'completeDecision') ops.push({ kind: 'completeDecision', d, i: main });
+  else if (aftermath === 'overrideThenUnlink') ops.push({ kind: 'overrideRule', d }, { kind: 'unlinkInference', d });
+  else if (aftermath !== 'none') ops.push({ kind: aftermath, d });
+  return ops;
+}
+
+/** Up to three decisions' lives one after the other, then a few unrelated writes. */
+const freshLives: fc.Arbitrary<RoutingOperation[]> = fc
+  .tuple(fc.array(lifecycle, { maxLength: 3 }), fc.array(operation, { maxLength: 4 }))
+  .map(([lives, noise]) => [...lives.flatMap((life, i) => livedBy(fresh(i + 1), i + 1, life, true)), ...noise]);
+
+/** The rest of the life of decisions the state already held: in flight when the deploy came, or final before it. */
+const existingLives: fc.Arbitrary<RoutingOperation[]> = fc
+  .array(fc.tuple(fc.constantFrom<'in-flight' | 'final'>('in-flight', 'final'), fc.nat({ max: 7 }), lifecycle), { maxLength: 3 })
+  .map((lives) => lives.flatMap(([kind, n, life], i) => livedBy({ existing: n, kind }, i + 5, life, false)));
+
+/**
+ * Arrays here may be empty: fast-check shrinks an array by dropping a prefix or by shrinking
+ * the rest after its first element, so only an array allowed to be empty can lose its last
+ * element (with a minimum length of one, `[a, b, c]` never shrinks to `[a, b]`).
+ *
+ * Operation sequences: decisions' lifecycles (deep paths on one decision, like a failover
+ * followed by an unlinked provider error), the lives of the decisions the state started with,
+ * and free mixes of single writes (odd orders, writes on decisions that do not exist).
+ * Shrinking may cross to the first kind, the one with the shortest counterexamples.
+ */
+export const operationSequence: fc.Arbitrary<RoutingOperation[]> = fc.oneof(
+  { withCrossShrink: true },
+  { weight: 2, arbitrary: freshLives },
+  { weight: 1, arbitrary: existingLives },
+  { weight: 2, arbitrary: fc.array(operation, { maxLength: 16 }) },
+);

@@ -1,0 +1,100 @@
+import type { HistoryEvent, Mismatch } from './model.ts';
+import { stateKey, transition, type MigrationSession, type ModelState } from './transactional-model.ts';
+import type { World } from './world.ts';
+
+/** How many model steps one history may cost before the checker gives up (and says so). */
+export const SEARCH_BOUND = 100_000;
+
+export interface HistoryCheck {
+  /** The starting state, passed to the model. */
+  state: string;
+  events: readonly HistoryEvent[];
+  initial: ModelState;
+  migration?: MigrationSession;
+  /** What is wrong with the database after a complete order ended in `committed` (empty: nothing). */
+  final(committed: World): Mismatch[];
+  bound?: number;
+}
+
+export interface HistoryVerdict {
+  ok: boolean;
+  /** Model steps the search took. */
+  explored: number;
+  /** The order that explains the history, or (on failure) the longest order the model accepted. */
+  order: HistoryEvent[];
+  /** Why no admissible order explains the history. */
+  mismatches: Mismatch[];
+  /** The bound was reached before an answer. */
+  inconclusive: boolean;
+}
+
+/**
+ * Is there an order of the history's steps, consistent with real time, in which the model
+ * predicts every outcome PostgreSQL reported and ends in the table PostgreSQL holds? Steps
+ * whose executions overlapped (one sent before the other's result arrived, e.g. two writers
+ * released by the same COMMIT) may take effect in either order; a step that finished before
+ * another was sent comes first. This is the linearizability check of Wing & Gong as Knossos
+ * and Porcupine do it: a depth-first search over the admissible orders, remembering
+ * (steps taken, model state) pairs already explored, bounded by `bound` model steps.
+ */
+export function checkHistory(check: HistoryCheck): HistoryVerdict {
+  const events = [...check.events].sort((a, b) => a.end - b.end || a.start - b.start);
+  const predecessors = events.map((event) => events.flatMap((other, i) => (precedes(other, event) ? [i] : [])));
+  const bound = check.bound ?? SEARCH_BOUND;
+  const done = new Uint8Array(events.length);
+  const order: number[] = [];
+  const seen = new Set<string>();
+  let explored = 0;
+  let deepest: { order: number[]; mismatches: Mismatch[] } = { order: [], mismatches: [] };
+  let finalFailure: { order: number[]; mismatches: Mismatch[] } | undefined;
+
+  const note = (mismatches: Mismatch[]) => {
+    if (order.length > deepest.order.length || deepest.mismatches.length === 0) deepest = { order: [...order], mismatches };
+  };
+  const search = (state: ModelState): boolean | 'bound' => {
+    if (order.length === events.length) {
+      const problems = check.final(state.committed);
+      if (problems.length === 0) return true;
+      finalFailure ??= { order: [...order], mismatches: problems };
+      return false;
+    }
+    const key = `${done.join('')}#${stateKey(state)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    for (let i = 0; i < events.length; i++) {
+      if (done[i] || predecessors[i]!.some((p) => !done[p])) continue;
+      if (++explored > bound) return 'bound';
+      const step = transition(check.state, state, events[i]!, check.migration);
+      if ('mismatch' in step) {
+        note([step.mismatch]);
+        continue;
+      }
+      done[i] = 1;
+      order.push(i);
+      for (const next of step.next) {
+        const found = search(next);
+        if (found !== false) return found;
+      }
+      order.pop();
+      done[i] = 0;
+    }
+    return false;
+  };
+
+  const found = search(check.initial);
+  const toEvents = (indices: number[]) => indices.map((i) => events[i]!);
+  if (found === true) return { ok: true, explored, order: toEvents(order), mismatches: [], inconclusive: false };
+  if (found === 'bound') {
+    return { ok: false, explored, order: toEvents(deepest.order), inconclusive: true, mismatches: [{ where: 'the checker', expected: `an admissible order within ${bound} model steps`, actual: 'search bound reached: the history is neither explained nor refuted (inconclusive)' }] };
+  }
+  // every outcome explained in some order, but no such order ends in the table PostgreSQL holds
+  const failure = finalFailure ?? deepest;
+  return { ok: false, explored, order: toEvents(failure.order), mismatches: failure.mismatches, inconclusive: false };
+}
+
+/** `a` took effect before `b` in every admissible order: same session and earlier, or finished before `b` was sent. */
+function precedes(a: HistoryEvent, b: HistoryEvent): boolean {
+  if (a === b) return false;
+  if (a.session === b.session) return a.index < b.index;
+  return a.end < b.start;
+}

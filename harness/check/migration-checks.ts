@@ -1,0 +1,107 @@
+import type { Expectation } from '../states/index.ts';
+
+export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'failed';
+
+export interface MigrationFailure {
+  message: string;
+  sqlstate?: string;
+  constraint?: string;
+  table?: string;
+  /** Rows that violate what the migration tried to add, counted after the failure. */
+  violatingRows?: number;
+}
+
+/** Everything observed when migrating one copy of a state to the target revision. */
+export interface MigrationObservation {
+  outcome: MigrationOutcome;
+  applied: string[];
+  failure?: MigrationFailure;
+  /** Differences from the catalog reached from an empty database (empty = converged). */
+  catalogDiff: string[];
+  /** Tables whose pre-existing rows changed or disappeared. */
+  dataChanges: string[];
+  /** After a failure: what changed anyway, catalog and data (empty = atomic). */
+  leftovers: string[];
+  /** Problems when the target revision is applied a second time (empty = idempotent). */
+  reapplyProblems: string[];
+  /** Rows the state's history generator made violating the constraint under test, if it says. */
+  generatedViolating?: number;
+}
+
+/** Which outcomes satisfy which expectation (SPEC §4). */
+export const ACCEPTED: Record<Expectation, readonly MigrationOutcome[]> = {
+  converge: ['converged', 'noop'],
+  noop: ['noop'],
+  'fail-atomically': ['failed-atomically'],
+  drift: ['drift'],
+};
+
+/** What each expectation means, for counterexamples. */
+export const EXPECTED: Record<Expectation, string> = {
+  converge: 'converged (catalog equal to fresh, rows kept, idempotent)',
+  noop: 'noop (nothing applied, nothing changed)',
+  'fail-atomically': 'failed-atomically (error names the constraint and counts the violating rows; catalog and data unchanged)',
+  drift: 'drift (recorded as applied, catalog differs from the target)',
+};
+
+/** A fact every run of a state's migration must satisfy: a problem, or nothing. */
+export interface MigrationCheck {
+  name: string;
+  appliesTo: readonly Expectation[];
+  problem(observation: MigrationObservation, expect: Expectation): string | undefined;
+}
+
+export const MIGRATION_CHECKS: readonly MigrationCheck[] = [
+  {
+    name: 'outcome-as-expected',
+    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift'],
+    problem: (o, expect) => (ACCEPTED[expect].includes(o.outcome) ? undefined : `${o.outcome}${o.failure ? `: ${o.failure.message}` : ''}`),
+  },
+  {
+    name: 'catalog-converges',
+    appliesTo: ['converge', 'noop'],
+    problem: (o) => (o.failure ? `migration failed: ${o.failure.message}` : o.catalogDiff.length ? `catalog differs from fresh:\n${o.catalogDiff.join('\n')}` : undefined),
+  },
+  {
+    name: 'rows-preserved',
+    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift'],
+    problem: (o) => (o.dataChanges.length ? `pre-existing rows changed:\n${o.dataChanges.join('\n')}` : undefined),
+  },
+  {
+    name: 'idempotent',
+    appliesTo: ['converge', 'noop'],
+    problem: (o) => (o.reapplyProblems.length ? o.reapplyProblems.join('\n') : undefined),
+  },
+  {
+    name: 'atomic-on-failure',
+    appliesTo: ['fail-atomically'],
+    problem: atomicProblem,
+  },
+];
+
+function atomicProblem(o: MigrationObservation): string | undefined {
+  if (!o.failure) return `migration did not fail (${o.outcome})`;
+  if (o.leftovers.length) return `failed migration left changes behind:\n${o.leftovers.join('\n')}`;
+  if (!o.failure.constraint || !o.failure.message.includes(o.failure.constraint)) return `error does not name the violated constraint: ${o.failure.message}`;
+  if (o.failure.violatingRows === undefined) return `violating rows could not be counted: ${o.failure.message}`;
+  if (o.generatedViolating !== undefined && o.failure.violatingRows !== o.generatedViolating) {
+    return `${o.failure.violatingRows} violating row(s) counted, but the history has ${o.generatedViolating}: ${o.failure.message}`;
+  }
+  if (o.failure.violatingRows === 0) return `the error names a violation, but no row violates ${o.failure.constraint}: ${o.failure.message}`;
+  return undefined;
+}
+
+/** The problems of one observation, by check name. */
+export function migrationProblems(observation: MigrationObservation, expect: Expectation): Map<string, string> {
+  const problems = new Map<string, string>();
+  for (const check of MIGRATION_CHECKS) {
+    if (!check.appliesTo.includes(expect)) continue;
+    const problem = check.problem(observation, expect);
+    if (problem !== undefined) problems.set(check.name, problem);
+  }
+  return problems;
+}
+
+export function checksFor(expect: Expectation): string[] {
+  return MIGRATION_CHECKS.filter((check) => check.appliesTo.includes(expect)).map((check) => check.name);
+}

@@ -1,0 +1,66 @@
+import os from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+/** The groups and runners, spelled here so that `--help` needs nothing heavier than commander. */
+export const GROUP_NAMES = ['migration', 'writes', 'concurrency'] as const;
+export const RUNNER_NAMES = ['psql-single-transaction', 'psql', 'dbmate'] as const;
+
+/** Where PostgreSQL comes from: the same options for every command that needs a server. */
+export function withProviderOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--provider <provider>', 'where PostgreSQL comes from (default embedded)').choices(['embedded', 'container', 'url']))
+    .option('--url <url>', 'an existing server (implies --provider url; also DATABASE_URL); only databases the harness creates are touched')
+    .option('--pg-version <major>', 'PostgreSQL major: embedded 18 (default) or 14; container: the postgres image tag')
+    .option('--image <image>', 'container image (implies --provider container; default postgres:<major>)');
+}
+
+/** The chain: which suite, which migrations, up to which revision, sent by which runner. */
+export function withChainOptions(command: Command): Command {
+  return command
+    .option('--suite <name>', 'suite folder under properties/ (default: the only one)')
+    .option('--migrations <dir>', "migration directory (default: the suite's own)")
+    .option('--to <revision>', "the revision under test (default: the suite's target, else the chain's last)")
+    .addOption(new Option('--runner <runner>', 'how each file is sent (default: psql-single-transaction for plain SQL, dbmate for dbmate files, psql for Alembic offline SQL)').choices([...RUNNER_NAMES]));
+}
+
+export function list(value: string): string[] {
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list');
+  return items;
+}
+
+export function groups(value: string): (typeof GROUP_NAMES)[number][] {
+  return list(value).map((group) => {
+    if (!(GROUP_NAMES as readonly string[]).includes(group)) throw new InvalidArgumentError(`unknown group "${group}" (groups: ${GROUP_NAMES.join(', ')})`);
+    return group as (typeof GROUP_NAMES)[number];
+  });
+}
+
+export function integer(value: string): number {
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`"${value}" is not an integer`);
+  return Number(value);
+}
+
+export function positiveInteger(value: string): number {
+  const n = integer(value);
+  if (n < 1) throw new InvalidArgumentError('must be at least 1');
+  return n;
+}
+
+export function replayPath(value: string): string {
+  if (!/^\d+(:\d+)*$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a fast-check path (e.g. 36:0:2)`);
+  return value;
+}
+
+/** `--shard 2/4`: the second of four deterministic parts of the work. */
+export function shard(value: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const [index, count] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  if (!match || count < 1 || index < 1 || index > count) throw new InvalidArgumentError(`"${value}" is not a shard (i/n with 1 <= i <= n, e.g. 2/4)`);
+  return { index, count };
+}
+
+/** The default number of workers: the machine's cores. */
+export function defaultWorkers(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { SetupError } from '../errors.ts';
+import { redactPasswords, type ProviderChoice } from '../postgres/index.ts';
+import type { PropertyGroup } from '../run/property-result.ts';
+import { runConfig, type RunConfig, type Shard } from '../run/run-config.ts';
+import type { RunnerName } from '../migrate/index.ts';
+import { formatConsoleReport } from '../report/console-report.ts';
+import { lineProgress, terminalProgress } from '../report/progress.ts';
+import { writeReports } from '../report/write-reports.ts';
+import { interruptedBy, registerCleanup } from '../shutdown.ts';
+import type { Suite } from '../suite.ts';
+import { verify } from '../verify/verify.ts';
+import type { VerifyReport } from '../verify/verify-report.ts';
+import { loadSuite } from './load-suite.ts';
+
+export interface VerifyFlags extends ProviderChoice {
+  suite?: string;
+  migrations?: string;
+  to?: string;
+  runner?: RunnerName;
+  states?: string[];
+  group?: PropertyGroup[];
+  property?: string;
+  runs: number;
+  seed?: number;
+  path?: string;
+  workers: number;
+  shard?: Shard;
+  json?: boolean;
+  report?: string;
+}
+
+export const log = (line: string) => process.stderr.write(`${redactPasswords(line)}\n`);
+
+/** The run configuration the flags describe (the one place flags become configuration). */
+export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunConfig {
+  if (flags.path !== undefined && flags.seed === undefined) throw new SetupError('--path replays a failure and needs the --seed it was found with');
+  return runConfig({
+    suite: flags.suite,
+    migrationsDir: flags.migrations ? path.resolve(flags.migrations) : suite.migrationsDir,
+    migrationsFlag: flags.migrations,
+    to: flags.to,
+    runner: flags.runner,
+    provider: { provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion, image: flags.image },
+    states: flags.states,
+    groups: flags.group ?? ['migration', 'writes', 'concurrency'],
+    property: flags.property,
+    runs: flags.runs,
+    seed: flags.seed ?? Math.floor(Math.random() * 2 ** 31),
+    path: flags.path,
+    workers: flags.workers,
+    shard: flags.shard,
+  });
+}
+
+/** `verify`: the summary on stdout (or JSON), progress and logs on stderr, reports on disk; exit 0, 1 or 2. */
+export async function runVerify(flags: VerifyFlags): Promise<number> {
+  const suite = await loadSuite(flags.suite);
+  const config = configFromFlags(flags, suite);
+  log(`constraint-harness verify: suite ${suite.name}, seed ${config.seed}, ${config.runs} runs per property, ${config.workers} worker(s)${config.shard ? `, shard ${config.shard.index}/${config.shard.count}` : ''}`);
+  const progress = process.stderr.isTTY ? terminalProgress() : lineProgress(log);
+  // interrupted (Ctrl-C, SIGTERM) or failed midway: the states that finished still get reported
+  const partial: VerifyReport = { ok: false, postgres: { version: 'unknown', provider: flags.provider ?? 'embedded' }, migrations: { dir: config.migrationsDir, to: config.to ?? suite.target ?? '' }, seed: config.seed, states: [] };
+  const partialReport = registerCleanup('partial report', async () => {
+    progress.stop();
+    partial.interrupted = interruptedBy() ?? 'error';
+    if (flags.report) log(`interrupted: wrote ${(await writeReports(flags.report, partial)).join(', ')} with the ${partial.states.length} state(s) that finished`);
+  });
+  const report = await verify(suite, config, {
+    progress,
+    log: process.stderr.isTTY ? () => undefined : log,
+    onStateDone: (state, header) => {
+      Object.assign(partial, header);
+      partial.states.push(state);
+    },
+  }).finally(() => progress.stop());
+  // a signal arrived while the run was ending: the partial report stands, the handler exits
+  const signal = interruptedBy();
+  if (signal) return signal === 'SIGINT' ? 130 : 143;
+  partialReport.release();
+  if (flags.report) log(`wrote ${(await writeReports(flags.report, report)).join(', ')}`);
+  process.stdout.write(redactPasswords(flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report)) + '\n');
+  return report.ok ? 0 : 1;
+}

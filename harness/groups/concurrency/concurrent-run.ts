@@ -1,0 +1,91 @@
+import type { HistoryVerdict } from '../../check/linearizability.ts';
+import type { HistoryEvent, Mismatch, WriterStepMeta } from '../../check/model.ts';
+import { planProgram, type MigrationPlan, type MigrationStepMeta } from '../../migrate/index.ts';
+import type { Execution } from '../../run/property-runner.ts';
+import type { Counterexample } from '../../run/property-result.ts';
+import { bySendOrder, formatActual, runSequentially, stepSql, type InterleavingExecutor, type Program } from '../../sessions/index.ts';
+import type { ConcurrentCase, Suite } from '../../suite.ts';
+import { checkRun, writerProgram } from '../writes/run-history.ts';
+import { FreshKeys } from '../writes/run-keys.ts';
+import type { WriteTarget } from '../writes/write-target.ts';
+
+/** One concurrent run as it happened: the flows, the history, and the checker's verdict. */
+export interface ConcurrentExecution extends Execution {
+  labels: readonly string[];
+  programs: Program<WriterStepMeta | MigrationStepMeta>[];
+  setup: HistoryEvent[];
+  events: HistoryEvent[];
+  /** The session that deployed the migration, in a live deploy. */
+  deploySession?: number;
+  verdict: HistoryVerdict;
+}
+
+export interface ConcurrentRunOptions<Op> {
+  suite: Suite<Op>;
+  property: string;
+  target: WriteTarget;
+  executor: InterleavingExecutor;
+  /** The migration, deployed by one more session (a live deploy). */
+  deploy?: MigrationPlan;
+}
+
+/**
+ * Runs a case: its setup on the control connection, then one program per writer session (and
+ * the migration's, in a live deploy) on the interleaving executor, following the schedule;
+ * then reads the rows back and asks the checker whether some order consistent with real
+ * time explains what PostgreSQL did.
+ */
+export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, testCase: ConcurrentCase<Op>): Promise<ConcurrentExecution> {
+  const { suite, target, deploy } = options;
+  const keys = new FreshKeys();
+  const run = { keys, base: target.base.world };
+  const setupProgram = writerProgram(suite, testCase.setup.map((op) => ({ kind: 'op' as const, op })), run);
+  const control = options.executor.control;
+  const setup: HistoryEvent[] = (await runSequentially(control, setupProgram, { session: -1 })).map((event) => ({ ...event, step: { ...event.step, meta: { ...(event.step.meta as WriterStepMeta), who: 'setup' } } }));
+  const programs: Program<WriterStepMeta | MigrationStepMeta>[] = testCase.sessions.map((steps) => writerProgram(suite, steps, run));
+  const deploySession = deploy ? programs.length : undefined;
+  if (deploy) programs.push(planProgram(deploy, 'deploy'));
+  const events: HistoryEvent[] = await options.executor.run(programs, testCase.schedule);
+  const actual = await target.finish(control, keys.all(), !deploy);
+  const migration = deploySession === undefined ? undefined : { session: deploySession, statementSteps: statementSteps(programs[deploySession]!) };
+  const verdict = checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual, keys, invariant: suite.invariant });
+  const mismatches: Mismatch[] = [...verdict.mismatches, ...deployProblems(events, deploySession)];
+  const problems = mismatches.map((m) => ({ property: options.property, expected: `${m.where}: ${m.expected}`, actual: m.actual }));
+  return { problems, labels: testCase.labels, programs, setup, events, deploySession, verdict };
+}
+
+/** The program indices of the migration's own statements (what makes its schema take effect). */
+function statementSteps(program: Program<WriterStepMeta | MigrationStepMeta>): number[] {
+  return program.steps.flatMap((step, index) => (step.meta?.kind === 'migration' && step.meta.role === 'statement' ? [index] : []));
+}
+
+/** A live deploy must apply: a migration step that failed is a problem of its own. */
+function deployProblems(events: readonly HistoryEvent[], deploySession: number | undefined): Mismatch[] {
+  if (deploySession === undefined) return [];
+  return events.filter((e) => e.session === deploySession && e.outcome.kind === 'error').map((e) => ({ where: `m ${e.step.name}`, expected: 'the migration to apply', actual: `${formatActual(e.outcome)}${e.outcome.kind === 'error' ? ` ${e.outcome.message}` : ''}` }));
+}
+
+export function sessionName(session: number, deploySession: number | undefined): string {
+  return session === deploySession ? 'm' : session < 0 ? 'setup' : `s${session + 1}`;
+}
+
+/** The steps in the order they were sent, isolation-tester style: `s1-insert s2-insert* s1-commit`. */
+export function permutation(run: Pick<ConcurrentExecution, 'events' | 'deploySession'>): string {
+  return bySendOrder(run.events).map((e) => `${sessionName(e.session, run.deploySession)}-${e.step.name}${e.blocked ? '*' : ''}`).join(' ');
+}
+
+export function describeConcurrent(run: ConcurrentExecution, problem: { expected: string; actual: string }): Counterexample {
+  const others = run.problems.filter((p) => p.expected !== problem.expected || p.actual !== problem.actual);
+  return {
+    steps: [
+      ...run.setup.map((e) => `setup: ${e.step.meta?.kind === 'writer' ? e.step.meta.label : e.step.name}`),
+      ...run.labels.map((label, i) => `s${i + 1}: ${label}`),
+      ...(run.deploySession !== undefined ? ['m: deploy the migration'] : []),
+      `permutation: ${permutation(run)}`,
+    ],
+    expected: problem.expected,
+    actual: problem.actual,
+    details: others.map((p) => `${p.expected}, actual ${p.actual}`),
+    sql: [...run.setup, ...bySendOrder(run.events)].map((e) => `-- ${sessionName(e.session, run.deploySession)}${e.blocked ? ' (blocked, completed later)' : ''}: ${formatActual(e.outcome)}\n${stepSql(e.step)}`),
+  };
+}

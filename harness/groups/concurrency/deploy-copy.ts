@@ -1,0 +1,121 @@
+import pg from 'pg';
+import { catalogDigest, catalogRevert, fingerprintContent, snapshotCatalog, type CatalogSnapshot, type ContentFingerprint } from '../../catalog/index.ts';
+import { InterleavingExecutor } from '../../sessions/index.ts';
+import type { ScratchDatabases } from '../../postgres/index.ts';
+import type { WriteTarget } from '../writes/write-target.ts';
+
+/** The copy as it was before its first deploy, in every respect the next run could notice. */
+interface Pristine {
+  catalog: CatalogSnapshot;
+  digest: string;
+  content: string;
+  versionRows: string;
+}
+
+/**
+ * The database a live deploy runs on: a copy of the state as PROD has it (not yet migrated),
+ * with its sessions connected. After each run it is put back as it was: the migration's
+ * constraints and indexes reverted, the run's rows deleted and the starting rows restored,
+ * the version table restored, the sessions' settings reset. It is used again only if a digest
+ * of its whole schema and a fingerprint of every table's content equal those it had before
+ * its first run; otherwise (a migration that added a column, a function…) it is dropped and a
+ * fresh copy of the state is made. A run never meets what another run left behind.
+ */
+export class DeployCopy {
+  private current: Promise<{ name: string; executor: InterleavingExecutor }> | undefined;
+  private pristine: Pristine | undefined;
+  /** Runs, and copies made for them, for the report's notes and the bench. */
+  readonly counts = { runs: 0, copies: 0 };
+
+  constructor(
+    private readonly databases: ScratchDatabases,
+    private readonly target: WriteTarget,
+    private readonly versionTable: string,
+    private readonly sessions: number,
+  ) {}
+
+  /** The copy's executor, for the next run. */
+  async executor(): Promise<InterleavingExecutor> {
+    this.current ??= this.make();
+    return (await this.current).executor;
+  }
+
+  /** After a run: put the copy back, or drop it so that the next run gets a fresh one. */
+  async putBack(): Promise<void> {
+    const current = await this.current!;
+    const control = current.executor.control;
+    this.counts.runs++;
+    try {
+      const restored = await this.revert(control);
+      await current.executor.resetSessions();
+      if (restored && (await this.unchanged(control))) return;
+    } catch {
+      // anything that cannot be put back is thrown away with its copy
+    }
+    this.current = undefined;
+    await this.dispose(current);
+  }
+
+  async close(): Promise<void> {
+    const current = await this.current?.catch(() => undefined);
+    this.current = undefined;
+    if (current) await this.dispose(current);
+  }
+
+  private async make(): Promise<{ name: string; executor: InterleavingExecutor }> {
+    const name = await this.databases.create('deploy', this.target.name);
+    this.counts.copies++;
+    try {
+      const executor = await InterleavingExecutor.connect(this.databases.server.connectionConfig(name), this.sessions);
+      this.pristine ??= await this.capture(executor.control);
+      return { name, executor };
+    } catch (error) {
+      await this.databases.drop(name).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async capture(client: pg.ClientBase): Promise<Pristine> {
+    const catalog = await snapshotCatalog(client);
+    return { catalog, digest: await catalogDigest(client), content: await contentOf(client, catalog), versionRows: await this.versionRows(client) };
+  }
+
+  /** Drops what the migration added, resets the rows and the version table, adds back what it dropped: one transaction. */
+  private async revert(client: pg.ClientBase): Promise<boolean> {
+    const plan = catalogRevert(await snapshotCatalog(client), this.pristine!.catalog);
+    if (!plan) return false;
+    const table = pg.escapeIdentifier(this.versionTable);
+    await client.query('BEGIN');
+    try {
+      for (const sql of plan.drop) await client.query(sql);
+      await this.target.finish(client, [], true);
+      await client.query(`DELETE FROM ${table}`);
+      await client.query(`INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [this.pristine!.versionRows]);
+      for (const sql of plan.add) await client.query(sql);
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async unchanged(client: pg.ClientBase): Promise<boolean> {
+    return (await catalogDigest(client)) === this.pristine!.digest && (await contentOf(client, this.pristine!.catalog)) === this.pristine!.content;
+  }
+
+  private async versionRows(client: pg.ClientBase): Promise<string> {
+    const result = await client.query<{ rows: string }>(`SELECT coalesce(json_agg(v), '[]')::text AS rows FROM ${pg.escapeIdentifier(this.versionTable)} AS v`);
+    return result.rows[0]!.rows;
+  }
+
+  private async dispose(copy: { name: string; executor: InterleavingExecutor }): Promise<void> {
+    await copy.executor.close();
+    await this.databases.drop(copy.name).catch(() => undefined);
+  }
+}
+
+async function contentOf(client: pg.ClientBase, catalog: CatalogSnapshot): Promise<string> {
+  const fingerprint: ContentFingerprint = await fingerprintContent(client, catalog);
+  return JSON.stringify(Object.entries(fingerprint).sort(([a], [b]) => (a < b ? -1 : 1)));
+}

@@ -1,0 +1,79 @@
+import type pg from 'pg';
+import { BEFORE_AFTER, diffCatalogs, diffFingerprints, fingerprintContent, formatCatalogDiff, snapshotCatalog, tableMatches, type CatalogDifference, type CatalogSnapshot } from '../../catalog/index.ts';
+import type { MigrationFailure, MigrationObservation, MigrationOutcome } from '../../check/migration-checks.ts';
+import { BOOKKEEPING_TABLES, executePlan, type MigrationError, type Migrator, type PlanMode } from '../../migrate/index.ts';
+import type { StateHistory } from '../../states/index.ts';
+import { countViolations } from './violations.ts';
+
+export interface Experiment {
+  migrator: Migrator;
+  to: string;
+  reference: CatalogSnapshot;
+  mode: PlanMode;
+  /**
+   * What a state is before its migration, read on its first run: generated rows are data, so
+   * the catalog and the recorded revisions are the same for every history of the state.
+   */
+  before?: { catalog: CatalogSnapshot; applied: Set<string> };
+}
+
+/**
+ * Migrates one copy of a state to the target, as the runner deploys it, and records what
+ * happened: which revisions ran, the catalog against the reference, the data against its
+ * fingerprint before, after a failure what changed anyway, and after a success what applying
+ * the target revision a second time changes.
+ */
+export async function observeMigration(client: pg.ClientBase, experiment: Experiment, history: StateHistory): Promise<MigrationObservation> {
+  const { migrator, to, reference, mode } = experiment;
+  const exempt = [migrator.chain.versionTable.name, ...BOOKKEEPING_TABLES];
+  experiment.before ??= { catalog: await snapshotCatalog(client), applied: await migrator.applied(client) };
+  const { catalog: catalogBefore, applied: appliedBefore } = experiment.before;
+  const dataBefore = await fingerprintContent(client, catalogBefore, exempt);
+  const run = await executePlan(client, migrator.planTo(appliedBefore, to), mode);
+  const catalogAfter = await snapshotCatalog(client);
+  const dataChanges = diffFingerprints(dataBefore, await fingerprintContent(client, catalogBefore, exempt, catalogAfter));
+  const catalogDiff = formatCatalogDiff(diffCatalogs(reference, catalogAfter));
+  const generatedViolating = history.some((rows) => rows.violating !== undefined) ? history.reduce((sum, rows) => sum + (rows.violating ?? 0), 0) : undefined;
+  const common = { applied: run.applied, catalogDiff, dataChanges, generatedViolating };
+  if (run.error) {
+    const failure = await describeFailure(client, run.error, reference);
+    const recorded = [...(await migrator.applied(client))].filter((revision) => !appliedBefore.has(revision));
+    const leftovers = [
+      ...formatCatalogDiff(diffCatalogs(catalogBefore, catalogAfter).filter((d) => !isBookkeepingCreation(d, exempt)), BEFORE_AFTER),
+      ...dataChanges,
+      ...(recorded.length ? [`recorded as applied although the deploy failed: ${recorded.join(', ')}`] : []),
+    ];
+    return { ...common, outcome: leftovers.length === 0 ? 'failed-atomically' : 'failed', failure, leftovers, reapplyProblems: [] };
+  }
+  const applied = run.applied.length > 0;
+  const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
+  const reapplyProblems = outcome === 'converged' || outcome === 'noop' ? await reapply(client, experiment, catalogAfter, exempt) : [];
+  return { ...common, outcome, leftovers: [], reapplyProblems };
+}
+
+/** Runs the target revision again, unrecorded, as the runner would: it must raise nothing and change nothing. */
+async function reapply(client: pg.ClientBase, experiment: Experiment, catalog: CatalogSnapshot, exempt: string[]): Promise<string[]> {
+  const target = experiment.migrator.chain.get(experiment.to);
+  const data = await fingerprintContent(client, catalog, exempt);
+  const run = await executePlan(client, experiment.migrator.plan([target], false), experiment.mode);
+  if (run.error) return [`applying ${target.revision} again raised: ${run.error.message}`];
+  const after = await snapshotCatalog(client);
+  return [...formatCatalogDiff(diffCatalogs(catalog, after), BEFORE_AFTER), ...diffFingerprints(data, await fingerprintContent(client, catalog, exempt, after))];
+}
+
+/** The failure as reported, with the rows that stand in the way counted. */
+async function describeFailure(client: pg.ClientBase, error: MigrationError, reference: CatalogSnapshot): Promise<MigrationFailure> {
+  const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table };
+  if (['23514', '23505', '23503', '23502'].includes(error.sqlstate)) {
+    failure.violatingRows = await countViolations(client, error.outcome, reference);
+    const what = error.constraint ?? error.outcome.column;
+    if (failure.violatingRows !== undefined) failure.message += `\n  ${failure.violatingRows} row(s) of ${error.table} violate ${what}`;
+  }
+  return failure;
+}
+
+/** A version table the runner creates before it applies anything is not a leftover of the failed migration. */
+function isBookkeepingCreation(difference: CatalogDifference, exempt: readonly string[]): boolean {
+  const table = difference.object.split('.').slice(0, 2).join('.');
+  return difference.change === 'unexpected' && exempt.some((name) => tableMatches(difference.kind === 'table' ? difference.object : table, name));
+}

@@ -1,0 +1,114 @@
+import type pg from 'pg';
+import { checksFor, EXPECTED, migrationProblems, type MigrationObservation } from '../../check/migration-checks.ts';
+import { connectClient } from '../../postgres/index.ts';
+import type { GroupContext } from '../../run/group-context.ts';
+import { runProperty, type Execution, type PropertySpec } from '../../run/property-runner.ts';
+import type { Counterexample, PropertyResult } from '../../run/property-result.ts';
+import type { Workbench } from '../../run/workbench.ts';
+import { describeStep, hasHistory, type StartingState, type StateDatabase, type StateHistory } from '../../states/index.ts';
+import { observeMigration, type Experiment } from './migration-experiment.ts';
+
+interface MigrationRun extends Execution {
+  observation: MigrationObservation;
+}
+
+export interface MigrationGroupResult {
+  results: PropertyResult[];
+  /** What the migration did on the minimal failing case, or on the first run. */
+  observation?: MigrationObservation;
+  /** The minimal failing history, if a check failed. */
+  failingHistory?: StateHistory;
+}
+
+/**
+ * The migration group for one state: over generated histories, migrate a copy of the state
+ * as the runner deploys it and check every fact its expectation implies (outcome, convergence,
+ * preserved rows, idempotency, atomicity). One experiment per run feeds all checks. When every
+ * plan can run nested, the runs share one copy inside a transaction that is rolled back
+ * (each revision under a savepoint); otherwise each run gets a copy of its own.
+ */
+export async function runMigrationGroup<Op>(context: GroupContext<Op>, state: StartingState): Promise<MigrationGroupResult> {
+  const { bench } = context;
+  if (!('catalog' in bench.reference)) throw new Error('the migration group needs the reference catalog');
+  const experiment: Experiment = { migrator: bench.migrator, to: bench.to, reference: bench.reference.catalog, mode: bench.migrator.canNestTo(bench.to) ? 'nested' : 'deploy' };
+  const workspace = new Workspace(bench, state);
+  let first: MigrationObservation | undefined;
+  const spec: PropertySpec<StateHistory, MigrationRun> = {
+    group: 'migration',
+    properties: checksFor(state.expect),
+    label: `migration checks (${checksFor(state.expect).length})`,
+    cases: bench.templates.historyArbitrary(state),
+    runs: hasHistory(state) ? undefined : 1,
+    async execute(history) {
+      const observation = await workspace.observe(history, experiment);
+      first ??= observation;
+      const problems = [...migrationProblems(observation, state.expect)].map(([property, problem]) => {
+        const [headline, ...details] = problem.split('\n');
+        return { property, expected: `${property}: ${EXPECTED[state.expect]}`, actual: headline!, details };
+      });
+      return { problems, observation };
+    },
+    describe: (history, _run, problem) => describeMigration(state, history, bench.to, problem),
+  };
+  try {
+    const { results, failing, failingCase } = await runProperty(spec, state.name, context.config, context.progress);
+    return { results, observation: failing?.observation ?? first, failingHistory: failingCase };
+  } finally {
+    await workspace.close();
+  }
+}
+
+function describeMigration(state: StartingState, history: StateHistory, to: string, problem: { expected: string; actual: string; details?: string[] }): Counterexample {
+  let rowsIndex = 0;
+  const steps = state.steps.flatMap((step) => (step.kind === 'rows' ? [`${step.label}:`, ...(history[rowsIndex++]?.summary ?? []).map((line) => `  ${line}`)] : [describeStep(step)]));
+  return { steps: [...steps, `migrate to ${to}`], expected: problem.expected, actual: problem.actual, details: problem.details, sql: history.flatMap((rows) => rows.sql) };
+}
+
+/** Where a state's migration runs: one shared copy used inside rolled-back transactions, or a copy per run. */
+class Workspace {
+  private shared: Promise<{ database: StateDatabase; client: pg.Client }> | undefined;
+
+  constructor(
+    private readonly bench: Workbench,
+    private readonly state: StartingState,
+  ) {}
+
+  async observe(history: StateHistory, experiment: Experiment): Promise<MigrationObservation> {
+    const templates = this.bench.templates;
+    if (experiment.mode === 'nested') {
+      const { client } = await this.sharedCopy();
+      await client.query('BEGIN');
+      try {
+        await templates.completeState(client, this.state, history, 'nested');
+        return await observeMigration(client, experiment, history);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    }
+    const database = await templates.cloneWithoutHistory(this.state, `mig_${this.state.name}`);
+    const client = await connectClient(templates.connectionConfig(database.name));
+    try {
+      await templates.completeState(client, this.state, history);
+      return await observeMigration(client, experiment, history);
+    } finally {
+      await client.end().catch(() => undefined);
+      await database.drop();
+    }
+  }
+
+  private sharedCopy(): Promise<{ database: StateDatabase; client: pg.Client }> {
+    this.shared ??= (async () => {
+      const templates = this.bench.templates;
+      const database = await templates.cloneWithoutHistory(this.state, `mig_${this.state.name}`);
+      return { database, client: await connectClient(templates.connectionConfig(database.name)) };
+    })();
+    return this.shared;
+  }
+
+  async close(): Promise<void> {
+    const shared = await this.shared?.catch(() => undefined);
+    if (!shared) return;
+    await shared.client.end().catch(() => undefined);
+    await shared.database.drop();
+  }
+}

@@ -1,0 +1,119 @@
+import type pg from 'pg';
+import { diffCatalogs, formatCatalogDiff, snapshotCatalog } from '../../catalog/index.ts';
+import type { MigrationOutcome } from '../../check/migration-checks.ts';
+import type { World } from '../../check/world.ts';
+import { connectClient, withClient } from '../../postgres/index.ts';
+import { InterleavingExecutor } from '../../sessions/index.ts';
+import type { GroupContext } from '../../run/group-context.ts';
+import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
+import { readBackStatement, readBaseRows, rowsToWorld, type BaseRows } from './table-rows.ts';
+
+/** What the migration did to the database the write groups use. */
+export interface TargetMigration {
+  outcome: MigrationOutcome;
+  error?: string;
+  catalogDiff: string[];
+}
+
+/**
+ * The database a state's write runs share: the state with the history the run's seed picks,
+ * migrated to the target (or, for a live deploy, not yet), and the rows it started with.
+ * Runs use fresh keys; the starting rows they write to are put back after each run, so every
+ * run (and every replay) starts from the same rows. If they cannot be put back (a constraint
+ * added NOT VALID refuses an old row), the database is built again before the next run.
+ */
+export class WriteTarget {
+  private dirty = false;
+  private single: Promise<pg.Client> | undefined;
+  private sessions: Promise<InterleavingExecutor> | undefined;
+
+  private constructor(
+    private readonly context: GroupContext<unknown>,
+    readonly state: StartingState,
+    readonly history: StateHistory,
+    private database: StateDatabase,
+    readonly base: BaseRows,
+    readonly migration: TargetMigration | undefined,
+  ) {}
+
+  static async open<Op>(context: GroupContext<Op>, state: StartingState, history: StateHistory, options: { migrate: boolean; label: string }): Promise<WriteTarget> {
+    const database = await context.bench.templates.clone(state, history, options.label);
+    try {
+      const { migration, base } = await withClient(context.bench.templates.connectionConfig(database.name), async (client) => {
+        const migration = options.migrate ? await migrate(context, client) : undefined;
+        return { migration, base: await readBaseRows(client, context.suite.tables) };
+      });
+      return new WriteTarget(context as GroupContext<unknown>, state, history, database, base, migration);
+    } catch (error) {
+      await database.drop();
+      throw error;
+    }
+  }
+
+  get name(): string {
+    return this.database.name;
+  }
+
+  config(): pg.ClientConfig {
+    return this.context.bench.templates.connectionConfig(this.database.name);
+  }
+
+  /** One connection for a single writer (kept for every run). */
+  client(): Promise<pg.Client> {
+    this.single ??= connectClient(this.config());
+    return this.single;
+  }
+
+  /** An executor with `writers` sessions (kept for every run); its control connection serves the runs' own statements. */
+  executor(writers: number): Promise<InterleavingExecutor> {
+    this.sessions ??= InterleavingExecutor.connect(this.config(), writers);
+    return this.sessions;
+  }
+
+  /** Before a run: a database whose starting rows could not be put back is built again. */
+  async ready(): Promise<void> {
+    if (!this.dirty) return;
+    await this.disconnect();
+    await this.database.drop();
+    this.database = await this.context.bench.templates.clone(this.state, this.history, `${this.state.name}_again`);
+    if (this.migration) await withClient(this.config(), (client) => this.context.bench.migrator.migrateTo(client, this.context.bench.to));
+    this.dirty = false;
+  }
+
+  /** After a run: the rows of its keys and the starting rows as they are now; the starting rows are then put back. */
+  async finish(client: pg.ClientBase, keys: string[], reset = true): Promise<World> {
+    const statement = readBackStatement(this.context.suite.tables, this.base, reset);
+    const baseKeys = this.base.world.all().map((row) => row.key);
+    const values = statement.values([...keys, ...baseKeys]);
+    try {
+      return rowsToWorld((await client.query({ name: `ch_read_back_${reset ? 'reset' : 'plain'}`, text: statement.text, values })).rows);
+    } catch (error) {
+      if (!reset) throw error;
+      this.dirty = true;
+      return this.finish(client, keys, false);
+    }
+  }
+
+  /** Closes the connections and drops the database. */
+  async close(): Promise<void> {
+    await this.disconnect();
+    await this.database.drop();
+  }
+
+  private async disconnect(): Promise<void> {
+    const [single, sessions] = [this.single, this.sessions];
+    this.single = this.sessions = undefined;
+    await Promise.allSettled([single?.then((c) => c.end()), sessions?.then((executor) => executor.close())]);
+  }
+}
+
+/** Migrates the target database and says what happened, judged against the reference catalog. */
+async function migrate(context: GroupContext<unknown>, client: pg.ClientBase): Promise<TargetMigration> {
+  const run = await context.bench.migrator.migrateTo(client, context.bench.to);
+  if (run.error) return { outcome: 'failed', error: run.error.message, catalogDiff: [] };
+  const reference = 'catalog' in context.bench.reference ? context.bench.reference.catalog : undefined;
+  const catalogDiff = reference ? formatCatalogDiff(diffCatalogs(reference, await snapshotCatalog(client))) : [];
+  const applied = run.applied.length > 0;
+  const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
+  return { outcome, catalogDiff, ...(outcome === 'failed' ? { error: `the migration applied but the catalog differs from fresh:\n${catalogDiff.join('\n')}` } : {}) };
+}

@@ -1,0 +1,66 @@
+import type { HistoryVerdict } from '../../check/linearizability.ts';
+import type { HistoryEvent } from '../../check/model.ts';
+import type { GroupContext } from '../../run/group-context.ts';
+import type { Execution, PropertySpec } from '../../run/property-runner.ts';
+import type { Counterexample } from '../../run/property-result.ts';
+import { formatActual, runSequentially, stepSql } from '../../sessions/index.ts';
+import type { WritesProperty } from '../../suite.ts';
+import { checkRun, writerProgram } from './run-history.ts';
+import { FreshKeys } from './run-keys.ts';
+import { WriteTarget } from './write-target.ts';
+import type { StartingState, StateHistory } from '../../states/index.ts';
+
+export interface WritesExecution extends Execution {
+  events: HistoryEvent[];
+  verdict: HistoryVerdict;
+}
+
+/**
+ * The writes group: random operation sequences of one session, each statement in autocommit
+ * as the gateway sends it, on fresh keys and on the rows the state started with; the history
+ * is checked against the model, statement by statement and for the final rows.
+ */
+export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProperty<Op>, target: WriteTarget): PropertySpec<readonly Op[], WritesExecution> {
+  const { suite } = context;
+  return {
+    group: 'writes',
+    properties: [property.name],
+    label: property.name,
+    cases: property.operations,
+    async execute(operations) {
+      await target.ready();
+      const client = await target.client();
+      const keys = new FreshKeys();
+      const program = writerProgram(suite, operations.map((op) => ({ kind: 'op' as const, op })), { keys, base: target.base.world });
+      const events: HistoryEvent[] = await runSequentially(client, program);
+      const actual = await target.finish(client, keys.all());
+      const verdict = checkRun({ state: target.state.name, events, base: target.base.world, writers: 1, schema: 'after', actual, keys, invariant: suite.invariant });
+      const problems = verdict.ok ? [] : [{ property: property.name, expected: verdict.mismatches[0]!.expected, actual: verdict.mismatches[0]!.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`) }];
+      return { problems, events, verdict };
+    },
+    describe: (_operations, run, problem) => describeWrites(run, problem),
+    size: (run) => run.events.length,
+  };
+}
+
+function describeWrites(run: WritesExecution, problem: { expected: string; actual: string; details?: string[] }): Counterexample {
+  const mismatch = run.verdict.mismatches[0]!;
+  const atStep = mismatch.where !== 'final table' && mismatch.where !== 'the checker';
+  const explained = run.verdict.order.length;
+  return {
+    steps: run.events.map((event) => event.step.meta!.kind === 'writer' ? event.step.meta!.label : event.step.name),
+    expected: atStep ? mismatch.expected : mismatch.where === 'final table' ? 'the final table to equal the model, with no row the domain forbids' : mismatch.expected,
+    actual: problem.actual,
+    sql: run.events.map((event, index) => {
+      const note = index < explained ? `as the model predicted: ${formatActual(event.outcome)}` : index === explained && atStep ? `expected ${mismatch.expected}, actual ${formatActual(event.outcome)}` : `actual ${formatActual(event.outcome)}`;
+      return `${stepSql(event.step)}  -- ${note}`;
+    }),
+    details: problem.details,
+  };
+}
+
+/** The writes property of a state, on its own migrated copy; `close` drops it. */
+export async function openWrites<Op>(context: GroupContext<Op>, property: WritesProperty<Op>, state: StartingState, history: StateHistory): Promise<{ target: WriteTarget; spec: PropertySpec<readonly Op[], WritesExecution>; close(): Promise<void> }> {
+  const target = await WriteTarget.open(context, state, history, { migrate: true, label: `writes_${state.name}` });
+  return { target, spec: writesSpec(context, property, target), close: () => target.close() };
+}

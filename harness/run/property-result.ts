@@ -1,0 +1,38 @@
+export type PropertyGroup = 'migration' | 'writes' | 'concurrency';
+export const GROUPS: readonly PropertyGroup[] = ['migration', 'writes', 'concurrency'];
+
+/** The minimal failing case of a property, as a person reads it. */
+export interface Counterexample {
+  steps: string[];
+  expected: string;
+  actual: string;
+  /** The SQL each step ran, when there is SQL to show. */
+  sql?: string[];
+  /** Anything else worth reading: catalog diffs, changed tables, further mismatches. */
+  details?: string[];
+  /** One command that replays this failure. */
+  replay?: string;
+  /** One command that prints this failure as a self-contained script. */
+  script?: string;
+}
+
+/** What a property reports, whichever group it belongs to. */
+export interface PropertyResult {
+  name: string;
+  group: PropertyGroup;
+  ok: boolean;
+  runs: number;
+  ms: number;
+  seed: number;
+  /** fast-check's replay path of the failing run. */
+  path?: string;
+  counterexample?: Counterexample;
+  /** Facts worth printing even on success (e.g. drift diffs, lock waits). */
+  notes?: string[];
+}
+
+/** A property whose run broke down (an exception rather than a counterexample). */
+export function brokenRun(base: Omit<PropertyResult, 'ok' | 'counterexample'>, failure: unknown, steps: string[] = []): PropertyResult {
+  const actual = failure instanceof Error ? failure.message : String(failure);
+  return { ...base, ok: false, counterexample: { steps, expected: 'the run to complete', actual } };
+}

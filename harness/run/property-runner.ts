@@ -1,0 +1,144 @@
+import fc from 'fast-check';
+import { commandFor, type RunConfig } from './run-config.ts';
+import type { Progress, ProgressTask } from './progress.ts';
+import { brokenRun, type Counterexample, type PropertyGroup, type PropertyResult } from './property-result.ts';
+
+/** A property that does not hold on a run: which named result it belongs to, and what was wrong. */
+export interface Problem {
+  property: string;
+  expected: string;
+  actual: string;
+  details?: string[];
+}
+
+/** What one execution of a case left behind: its problems, and whatever the description needs. */
+export interface Execution {
+  problems: Problem[];
+}
+
+/**
+ * What differs between groups; everything else (generation, progress, fast-check's search and
+ * shrinking, replay by seed and path, results, commands) is the runner's. One execution may
+ * check several named properties at once (the migration group's checks share one experiment).
+ */
+export interface PropertySpec<Case, Run extends Execution> {
+  group: PropertyGroup;
+  /** The names of the results this spec reports, in report order. */
+  properties: readonly string[];
+  /** The label progress shows. */
+  label: string;
+  cases: fc.Arbitrary<Case>;
+  /** Runs for this spec (e.g. 1 when every case is the same). */
+  runs?: number;
+  execute(testCase: Case): Promise<Run>;
+  /** The minimal failing run as a person reads it; `problem` is the first of its problems for that property. */
+  describe(testCase: Case, run: Run, problem: Problem): Counterexample;
+  /** How big a failing run is (steps, rows): the runner prefers the failure that shrinks smallest. */
+  size?(run: Run): number;
+  /** Facts worth printing even on success, once the runs are done. */
+  notes?(): string[];
+}
+
+export interface PropertyRun<Case, Run> {
+  results: PropertyResult[];
+  /** The minimal failing case and what it did, if any (repro scripts are made from them). */
+  failing?: Run;
+  failingCase?: Case;
+}
+
+/** After a first failure, how many more of the run's cases are tried for a smaller one. */
+export const LOOKAHEAD = 30;
+
+interface Search<Case, Run> {
+  details: fc.RunDetails<[Case]>;
+  failing?: Run;
+  failingCase?: Case;
+}
+
+/**
+ * The one runner of every group: fast-check generates cases (from the run's seed, or replays
+ * one path), each is executed against PostgreSQL and checked, a failure is shrunk by
+ * fast-check to the smallest case that still fails, and each named property gets its result,
+ * with the seed always and, on failure, the path, the counterexample and the commands that
+ * replay it and turn it into a script.
+ *
+ * Shrinking finds a local minimum: a failure first met on a long case (an override on an old
+ * row, then an unlink) may not shrink to a shorter failure of another kind (one refused
+ * insert). When the first failure's minimal case has more than one step, the next LOOKAHEAD
+ * cases of the same seed are executed too, and the smallest failing one is shrunk as well; the
+ * smaller result is kept. Its path still replays it exactly.
+ */
+export async function runProperty<Case, Run extends Execution>(spec: PropertySpec<Case, Run>, state: string, config: RunConfig, progress?: Progress): Promise<PropertyRun<Case, Run>> {
+  const runs = config.path ? Number(config.path.split(':')[0]) + 1 : (spec.runs ?? config.runs);
+  const task = progress?.start(state, spec.label, spec.group, runs);
+  const firstFailure = new Map<string, number>();
+  const started = performance.now();
+  let best = await search(spec, config.seed, { numRuns: runs, ...(config.path ? { path: config.path } : {}) }, task, firstFailure);
+  if (best.failing && spec.size && !config.path && spec.size(best.failing) > 1) best = await lookahead(spec, config.seed, runs, best, task);
+  const { details, failing, failingCase } = best;
+  const ms = Math.round(performance.now() - started);
+  const base = (name: string) => ({ name, group: spec.group, runs: details.numRuns, ms, seed: details.seed });
+  const path = details.counterexamplePath ?? undefined;
+  const results = spec.properties.map((name): PropertyResult => {
+    if (!details.failed) return { ...base(name), ok: true, ...(spec.notes ? { notes: spec.notes() } : {}) };
+    if (!failing) return firstFailure.has(name) || firstFailure.size === 0 ? brokenRun({ ...base(name), path }, details.errorInstance ?? 'the property failed without a recorded run') : { ...base(name), ok: true };
+    const problem = failing.problems.find((p) => p.property === name);
+    if (!problem) {
+      // held on the minimal case; if it failed on some earlier, unshrunk run, say so
+      const at = firstFailure.get(name);
+      return at === undefined ? { ...base(name), ok: true } : { ...base(name), ok: false, runs: at, notes: [`failed on run ${at}, not on the minimal case (another property's failure was shrunk)`] };
+    }
+    const ref = { state, group: spec.group, property: name, seed: details.seed, path };
+    const counterexample = spec.describe(failingCase as Case, failing, problem);
+    return { ...base(name), ok: false, path, counterexample: { ...counterexample, replay: commandFor('verify', config, ref), script: commandFor('repro', config, ref) } };
+  });
+  task?.done({ ...base(spec.label), ok: results.every((result) => result.ok) });
+  return { results, failing, failingCase };
+}
+
+/** One fast-check search and shrink, remembering what each execution did. */
+async function search<Case, Run extends Execution>(
+  spec: PropertySpec<Case, Run>,
+  seed: number,
+  parameters: { numRuns: number; path?: string },
+  task: ProgressTask | undefined,
+  firstFailure: Map<string, number>,
+): Promise<Search<Case, Run>> {
+  const executions = new WeakMap<object, Run>();
+  let executed = 0;
+  const details = await fc.check(
+    fc.asyncProperty(spec.cases, async (testCase) => {
+      let passed = false;
+      try {
+        const run = await spec.execute(testCase);
+        executed++;
+        if (typeof testCase === 'object' && testCase !== null) executions.set(testCase, run);
+        for (const problem of run.problems) if (!firstFailure.has(problem.property)) firstFailure.set(problem.property, executed);
+        passed = run.problems.length === 0;
+        return passed;
+      } finally {
+        task?.tick(passed);
+      }
+    }),
+    { ...parameters, seed, endOnFailure: false },
+  );
+  const failingCase = details.counterexample?.[0];
+  const failing = failingCase !== undefined && typeof failingCase === 'object' && failingCase !== null ? executions.get(failingCase) : undefined;
+  return { details, failing, failingCase: failing ? failingCase : undefined };
+}
+
+/** The second pass: the next cases of the same seed, and a shrink of the smallest that fails, if it ends smaller. */
+async function lookahead<Case, Run extends Execution>(spec: PropertySpec<Case, Run>, seed: number, runs: number, first: Search<Case, Run>, task: ProgressTask | undefined): Promise<Search<Case, Run>> {
+  const firstIndex = Number(first.details.counterexamplePath!.split(':')[0]);
+  const cases = fc.sample(spec.cases, { seed, numRuns: Math.min(runs, firstIndex + 1 + LOOKAHEAD) }).slice(firstIndex + 1);
+  const failing: { index: number; size: number }[] = [];
+  for (const [offset, testCase] of cases.entries()) {
+    const run = await spec.execute(testCase);
+    task?.tick(run.problems.length === 0);
+    if (run.problems.length > 0) failing.push({ index: firstIndex + 1 + offset, size: spec.size!(run) });
+  }
+  const smallest = failing.sort((a, b) => a.size - b.size || a.index - b.index)[0];
+  if (!smallest) return first;
+  const other = await search(spec, seed, { numRuns: runs, path: String(smallest.index) }, task, new Map());
+  return other.failing && spec.size!(other.failing) < spec.size!(first.failing!) ? { ...other, details: { ...other.details, numRuns: first.details.numRuns } } : first;
+}

@@ -1,0 +1,73 @@
+import type { RunnerName } from '../migrate/index.ts';
+import type { ProviderChoice } from '../postgres/index.ts';
+import type { PropertyGroup } from './property-result.ts';
+
+/** A deterministic part of a run: `index` of `count` (1-based), for CI job matrices. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/**
+ * Everything that decides what a run does, set once by the command line (or a test) and
+ * passed down unchanged. Replay and repro commands are built from it by `commandFor`, so a
+ * new option is added in two places: its flag and this type.
+ */
+export interface RunConfig {
+  /** `--suite`, when given. */
+  readonly suite?: string;
+  /** The migration directory, resolved. */
+  readonly migrationsDir: string;
+  /** What commands a user copies pass as `--migrations` (what the user wrote); none for the suite's own chain. */
+  readonly migrationsFlag?: string;
+  readonly to?: string;
+  readonly runner?: RunnerName;
+  readonly provider: ProviderChoice;
+  readonly states?: readonly string[];
+  readonly groups: readonly PropertyGroup[];
+  /** Run only the property of this name (a replay names the one that failed). */
+  readonly property?: string;
+  readonly runs: number;
+  readonly seed: number;
+  /** A fast-check path: replay one failing run. */
+  readonly path?: string;
+  /** How many (state, property) items run at once. */
+  readonly workers: number;
+  readonly shard?: Shard;
+}
+
+export function runConfig(fields: Partial<RunConfig> & Pick<RunConfig, 'migrationsDir' | 'seed'>): RunConfig {
+  const groups: readonly PropertyGroup[] = ['migration', 'writes', 'concurrency'];
+  return Object.freeze({ provider: {}, groups, runs: 100, workers: 1, ...fields });
+}
+
+/** The failure a command is about. */
+export interface FailureRef {
+  state: string;
+  group: PropertyGroup;
+  property: string;
+  seed: number;
+  path?: string;
+}
+
+/**
+ * The command that replays one failure (`verify`) or turns it into a script (`repro`): the
+ * same chain, revision, runner and server as the run, that state, that property, that case.
+ * A password never appears: with `--url`, the user passes the URL again.
+ */
+export function commandFor(kind: 'verify' | 'repro', config: RunConfig, failure: FailureRef): string {
+  const parts = ['npx constraint-harness', kind];
+  parts.push(kind === 'verify' ? `--states ${failure.state} --group ${failure.group}` : `--state ${failure.state}`);
+  parts.push(`--property ${failure.property}`, `--seed ${failure.seed}`);
+  if (failure.path) parts.push(`--path ${failure.path}`);
+  if (config.to) parts.push(`--to ${config.to}`);
+  if (config.migrationsFlag) parts.push(`--migrations ${config.migrationsFlag}`);
+  if (config.runner) parts.push(`--runner ${config.runner}`);
+  if (config.suite) parts.push(`--suite ${config.suite}`);
+  const provider = config.provider;
+  if (provider.provider && provider.provider !== 'url') parts.push(`--provider ${provider.provider}`);
+  if (provider.pgVersion) parts.push(`--pg-version ${provider.pgVersion}`);
+  if (provider.image) parts.push(`--image ${provider.image}`);
+  if (provider.provider === 'url' || provider.url) parts.push('--url <the same server>');
+  return parts.join(' ');
+}

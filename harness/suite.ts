@@ -1,0 +1,119 @@
+/**
+ * The suite API: the one file a suite under `properties/` imports. A suite is data and a
+ * model: the starting states, the tables its rows live in, how its operations are sent and
+ * what the domain says they do, and the generators of its write and concurrency properties.
+ * The engine does everything else (servers, states, migrations, sessions, orders, checks,
+ * shrinking, reports) and never imports a suite.
+ */
+import type fc from 'fast-check';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BoundOperation, Invariant } from './check/model.ts';
+import type { View } from './check/world.ts';
+import type { StartingState } from './states/starting-state.ts';
+
+export type { BoundOperation, Invariant, ModelContext, Prediction, SchemaPhase, Statement } from './check/model.ts';
+export type { Row, RowWrite, Value, View } from './check/world.ts';
+export type { ExpectedOutcome } from './sessions/step-outcome.ts';
+export { beforeTarget, target, type RevisionRef } from './migrate/chain.ts';
+export {
+  generatedRows,
+  migratedTo,
+  migratedToBeforeTarget,
+  migratedToTarget,
+  runSql,
+  stampedAt,
+  type Expectation,
+  type GeneratedRows,
+  type StartingState,
+  type StateStep,
+} from './states/starting-state.ts';
+
+/**
+ * A table the model speaks about: its key column and the columns read back, each a SQL
+ * expression over the row (`completed: 'completed_at IS NOT NULL'`), compared with the model
+ * row for row after every run.
+ */
+export interface TableSpec {
+  name: string;
+  key: string;
+  columns: Readonly<Record<string, string>>;
+}
+
+/** Keys of one run: fresh ones (a new UUID per name and run), so that runs share a database without meeting. */
+export interface RunKeys {
+  fresh(name: string): string;
+  /** A short random text unique to the run (for request ids and the like). */
+  readonly tag: string;
+}
+
+/** What an operation is bound against: the run's keys, and the rows the state started with. */
+export interface RunContext {
+  keys: RunKeys;
+  /** The rows of the suite's tables as they were when the run began (read back after the migration, or before a live deploy). */
+  base: View;
+}
+
+/** One step of a session in a concurrent case. */
+export type CaseStep<Op> = { kind: 'op'; op: Op } | { kind: 'begin' } | { kind: 'commit' } | { kind: 'rollback' };
+
+/** A generated concurrent case: what runs before, one program per writer session, and who takes the next step. */
+export interface ConcurrentCase<Op> {
+  /** Operations run on their own before the schedule (rows the flows share). */
+  setup: readonly Op[];
+  sessions: readonly (readonly CaseStep<Op>[])[];
+  /** How people read each session's flow. */
+  labels: readonly string[];
+  /** Session indices (modulo the number of sessions, the deploying session included); shrinks like any array. */
+  schedule: readonly number[];
+}
+
+/** Random sequences of operations by one session, each checked against the model. */
+export interface WritesProperty<Op> {
+  name: string;
+  operations: fc.Arbitrary<readonly Op[]>;
+}
+
+/** Several sessions at once; in `deployStates` the migration is also deployed as one more session. */
+export interface ConcurrencyProperty<Op> {
+  name: string;
+  cases: fc.Arbitrary<ConcurrentCase<Op>>;
+  /** The most writer sessions a case uses. */
+  maxSessions: number;
+  deployStates: readonly string[];
+}
+
+export interface Suite<Op = unknown> {
+  name: string;
+  /** The migration chain the suite ships (used when --migrations is not given). */
+  migrationsDir: string;
+  /** The revision verified by default; without it, the chain's last. */
+  target?: string;
+  states: StartingState[];
+  tables: readonly TableSpec[];
+  /** An operation with this run's keys: its statement and its prediction. */
+  bind(op: Op, run: RunContext): BoundOperation;
+  invariant?: Invariant;
+  writes?: WritesProperty<Op>;
+  concurrency?: ConcurrencyProperty<Op>;
+}
+
+const ENGINE = path.dirname(fileURLToPath(import.meta.url));
+/** Where `npm run build` puts the compiled sources (dist/, beside harness/ and properties/), when this module is the compiled one. */
+const BUILD = import.meta.url.endsWith('.js') ? path.dirname(ENGINE) : undefined;
+
+/**
+ * A path relative to a suite's source file, e.g. `besideSource(import.meta.url, '../../migrations')`.
+ * It is the same whether the suite runs from its TypeScript source or compiled into dist/,
+ * where its chain is not.
+ */
+export function besideSource(moduleUrl: string, relative: string): string {
+  const resolved = path.resolve(path.dirname(fileURLToPath(moduleUrl)), relative);
+  if (!BUILD || !fileURLToPath(moduleUrl).startsWith(BUILD + path.sep)) return resolved;
+  return path.resolve(path.dirname(BUILD), path.relative(BUILD, path.dirname(fileURLToPath(moduleUrl))), relative);
+}
+
+/** Declares a suite (the identity, typed: a suite's file reads `export default defineSuite({ … })`). */
+export function defineSuite<Op>(suite: Suite<Op>): Suite<Op> {
+  return suite;
+}

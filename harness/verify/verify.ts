@@ -1,0 +1,117 @@
+import type { Progress } from '../run/progress.ts';
+import type { PropertyResult } from '../run/property-result.ts';
+import type { RunConfig } from '../run/run-config.ts';
+import { openWorkbench, planRun, type SetupTimings, type Workbench } from '../run/workbench.ts';
+import type { StartingState } from '../states/index.ts';
+import type { Suite } from '../suite.ts';
+import { runItem, type ItemResult } from './run-item.ts';
+import { verdictOf, type StateReport, type VerifyReport } from './verify-report.ts';
+import { assertSomethingSelected, CHAIN_APPLIES, REACHES_TARGET, shardItems, STATE_BUILDS, workItems, type WorkItem } from './work-items.ts';
+
+export interface VerifyHooks {
+  /** Called with each state's report as soon as all its work is done (partial reports on Ctrl-C). */
+  onStateDone?: (report: StateReport, header: ReportHeader) => void;
+  progress?: Progress;
+  log?: (line: string) => void;
+  /** Receives the set-up timings (for the benchmark). */
+  timings?: SetupTimings;
+}
+
+export type ReportHeader = Omit<VerifyReport, 'ok' | 'states'>;
+
+/**
+ * Runs the selected groups over the selected states on a server the provider starts: the
+ * (state, property) items run `workers` at a time, each on its own connections and databases,
+ * and the report lists them in the suite's order whatever order they finished in.
+ */
+export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: VerifyHooks = {}): Promise<VerifyReport> {
+  const log = hooks.log ?? (() => undefined);
+  const plan = await planRun(suite, config);
+  const { items: all, skipped } = workItems(suite, plan.states, config);
+  assertSomethingSelected(all, config, skipped);
+  const items = shardItems(all, config);
+  const bench = await openWorkbench(suite, config, log, plan);
+  try {
+    if (hooks.timings) Object.assign(hooks.timings, bench.timings);
+    const context = { suite, bench, config, progress: hooks.progress, log };
+    const header = reportHeader(bench, config, all.length);
+    const results = new Map<WorkItem, ItemResult>();
+    const remaining = new Map(plan.states.map((state) => [state.name, items.filter((item) => item.state === state).length]));
+    const finishState = (state: StartingState) => {
+      const report = stateReport(state, items, results, skipped);
+      log(`${state.name}: ${report.properties.every((p) => p.ok) ? 'ok' : 'FAILED'}`);
+      hooks.onStateDone?.(report, header);
+    };
+    await inParallel(items, config.workers, async (item) => {
+      results.set(item, await runItem(context, item));
+      const left = remaining.get(item.state.name)! - 1;
+      remaining.set(item.state.name, left);
+      if (left === 0) finishState(item.state);
+    });
+    const states = plan.states.filter((state) => items.some((item) => item.state === state) || (!config.shard && skipped.has(state.name))).map((state) => stateReport(state, items, results, skipped));
+    return { ok: verdictOf(states), ...header, finishedAt: new Date().toISOString(), states };
+  } finally {
+    await bench.close();
+  }
+}
+
+/** Runs `work` over the items, at most `workers` at once; the first failure stops new work and is rethrown once all running work ended. */
+async function inParallel<T>(items: readonly T[], workers: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined && !failed; item = queue.shift()) {
+      try {
+        await work(item);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
+  if (failed) throw failed.error;
+}
+
+function stateReport(state: StartingState, items: readonly WorkItem[], results: Map<WorkItem, ItemResult>, skipped: Map<string, string[]>): StateReport {
+  const mine = items.filter((item) => item.state === state && results.has(item));
+  const done = mine.map((item) => results.get(item)!);
+  // what the migration group saw says most; otherwise what preparing a write target saw
+  const migration = (results.get(mine.find((item) => item.kind === 'migration')!) ?? done.find((r) => r.migration))?.migration;
+  const properties = dedupe(done.flatMap((r) => r.properties));
+  const report: StateReport = { name: state.name, story: state.story, expect: state.expect, migration: migration?.outcome ?? 'not-run', properties };
+  if (migration?.error) report.error = migration.error;
+  if (migration?.catalogDiff?.length) report.catalogDiff = migration.catalogDiff;
+  const notes = [...(skipped.get(state.name) ?? []), ...done.flatMap((r) => r.skipped ?? [])];
+  if (notes.length) report.skipped = notes;
+  return report;
+}
+
+/** A failure every item of a state finds (the chain does not apply, the state cannot be built, the target is not reached) is reported once. */
+function dedupe(properties: readonly PropertyResult[]): PropertyResult[] {
+  const once = new Set([REACHES_TARGET, CHAIN_APPLIES, STATE_BUILDS]);
+  const seen = new Set<string>();
+  return properties.filter((p) => {
+    if (!once.has(p.name)) return true;
+    if (seen.has(p.name)) return false;
+    seen.add(p.name);
+    return true;
+  });
+}
+
+function reportHeader(bench: Workbench, config: RunConfig, items: number): ReportHeader {
+  return {
+    postgres: { version: bench.server.version, provider: bench.server.provider },
+    migrations: { dir: config.migrationsDir, to: bench.to, format: bench.migrator.chain.format, runner: bench.migrator.runner },
+    seed: config.seed,
+    runs: config.runs,
+    targetConstraints: targetConstraints(bench),
+    ...(config.shard ? { shard: { ...config.shard, items } } : {}),
+  };
+}
+
+/** The constraints of the reference catalog that the target revision's SQL names. */
+function targetConstraints(bench: Workbench): { table: string; name: string; definition: string }[] {
+  if (!('catalog' in bench.reference)) return [];
+  const text = bench.migrator.chain.get(bench.to).statements.map((statement) => statement.sql).join('\n');
+  return bench.reference.catalog.constraints.filter((c) => text.includes(c.name)).map((c) => ({ table: c.table, name: c.name, definition: c.definition }));
+}
