@@ -13,7 +13,7 @@ describe(`your own migrations (seed ${SEED})`, () => {
     ['dbmate files (-- migrate:up / -- migrate:down)', path.join(ROOT, 'test/fixtures/dbmate')],
     ['the offline SQL Alembic prints (BEGIN, revision comments, UPDATE alembic_version)', path.join(ROOT, 'test/fixtures/alembic')],
   ])('%s: every state does what it must, and the write path holds', async (_label, dir) => {
-    const report = await verify(suite, testConfig(suite, { migrationsDir: dir, groups: ['migration', 'writes'], runs: 5 }));
+    const report = await verify(suite, testConfig(suite, { migrationsDir: dir, groups: ['migration', 'writes'], runs: 3 }));
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.migration).toBe('failed-atomically');
     expect(report.states.find((s) => s.name === 'stamped-not-run')!.migration).toBe('drift');

@@ -17,7 +17,7 @@ function faultyChain(constraint: string): string {
 
 describe(`a second suite, for a UNIQUE constraint, with the same engine (seed ${SEED})`, () => {
   it('passes every group in every state; a failed migration counts the duplicates the history holds', async () => {
-    const report = await verify(suite, testConfig(suite, { runs: 15 }));
+    const report = await verify(suite, testConfig(suite, { runs: 8 }));
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     expect(Object.fromEntries(report.states.map((s) => [s.name, s.migration]))).toEqual({ fresh: 'converged', clean: 'converged', duplicates: 'failed-atomically', 'already-migrated': 'noop', 'stamped-not-run': 'drift' });
     expect(report.states.find((s) => s.name === 'duplicates')!.error).toMatch(/23505 could not create unique index "accounts_tenant_email_key"[\s\S]*\d+ row\(s\) of accounts violate accounts_tenant_email_key/);

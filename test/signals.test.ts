@@ -41,8 +41,8 @@ describe('a clean stop on SIGINT and SIGTERM', () => {
   it.each([
     ['during start-up', ['--runs', '50'], /constraint-harness verify:/, 'SIGINT', 0],
     ['while templates are built', ['--runs', '50'], /data directory/, 'SIGTERM', 0],
-    ['during a property', ['--runs', '500', '--group', 'migration'], /^\[1\] /m, 'SIGINT', 0],
-    ['during a concurrent schedule and the live deploy', ['--runs', '500', '--group', 'concurrency', '--states', 'prod-drift'], /^\[1\] /m, 'SIGTERM', 300],
+    ['during a property', ['--runs', '500', '--group', 'migration', '--states', 'fresh,prod-drift'], /^\[1\] /m, 'SIGINT', 0],
+    ['during a concurrent schedule and the live deploy', ['--runs', '500', '--group', 'concurrency', '--states', 'prod-drift', '--property', 'live-deploy-keeps-valid-writes'], /live-deploy-keeps-valid-writes \(concurrency\): started/, 'SIGTERM', 300],
   ] as const)('%s: exits 130/143 and leaves no server, directory or database behind', async (_label, args, when, signal, delay) => {
     const result = await interrupt([...args], when, signal, delay);
     expect(result.code, result.stderr).toBe(signal === 'SIGINT' ? 130 : 143);

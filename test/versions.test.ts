@@ -13,7 +13,7 @@ const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(
 
 describe(`PostgreSQL ${OLDEST}, the oldest supported major (seed ${SEED})`, () => {
   it('passes every group in every state, with the same outcomes as on 18', async () => {
-    const report = await verify(suite, runConfig({ migrationsDir: suite.migrationsDir, provider: { pgVersion: OLDEST }, runs: 5, seed: SEED, workers: 2 }));
+    const report = await verify(suite, runConfig({ migrationsDir: suite.migrationsDir, provider: { pgVersion: OLDEST }, runs: 3, seed: SEED, workers: 2 }));
     expect(report.postgres.version).toMatch(/^14\./);
     expect(report.ok, formatConsoleReport(report)).toBe(true);
     expect(Object.fromEntries(report.states.map((s) => [s.name, s.migration]))).toEqual({

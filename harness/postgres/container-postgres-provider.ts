@@ -14,7 +14,7 @@ export interface ContainerPostgresOptions {
   pgVersion?: string;
 }
 
-const TEST_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=200'];
+const TEST_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=200', 'autovacuum=off'];
 const USER = 'postgres';
 
 /** PostgreSQL in a container started through Testcontainers (`@testcontainers/postgresql`). */
@@ -57,7 +57,7 @@ export class ContainerPostgresProvider implements PostgresProvider {
     const cleanup = registerCleanup(`container ${this.image}`, stop);
     try {
       const config = { host: started.getHost(), port: started.getPort(), user: USER, password, database: 'postgres' };
-      const info = await readServerInfo(config, { cheapAuthenticationFor: password });
+      const info = await readServerInfo(config, { newPassword: password });
       return new ContainerPostgresServer(config, info.version, info.versionNum, cleanup, `container ${started.getId().slice(0, 12)} (${this.image})`);
     } catch (error) {
       await cleanup.run();

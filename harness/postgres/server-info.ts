@@ -7,12 +7,12 @@ export interface ServerInfo {
 
 export interface ServerInfoOptions {
   /**
-   * On a server the harness owns: store this password again with one SCRAM iteration
-   * (PostgreSQL 16+, `scram_iterations`). Every connection then authenticates in microseconds
-   * instead of the default 4096 rounds of PBKDF2 on each side; a live deploy opens several
-   * connections per run. The password stays random and the server stays on loopback.
+   * On a server the harness owns: give the superuser this password, stored with one SCRAM
+   * iteration where PostgreSQL allows it (16+, `scram_iterations`). Every connection then
+   * authenticates in microseconds instead of 4096 rounds of PBKDF2 on each side. The password
+   * is random and the server listens on loopback only.
    */
-  cheapAuthenticationFor?: string;
+  newPassword?: string;
 }
 
 export async function readServerInfo(config: pg.ClientConfig, options: ServerInfoOptions = {}): Promise<ServerInfo> {
@@ -24,8 +24,9 @@ export async function readServerInfo(config: pg.ClientConfig, options: ServerInf
     );
     const row = result.rows[0]!;
     const info = { version: row.server_version.split(' ')[0]!, versionNum: Number(row.server_version_num) };
-    if (options.cheapAuthenticationFor !== undefined && info.versionNum >= 160000) {
-      await client.query(`SET scram_iterations = 1; ALTER ROLE CURRENT_USER PASSWORD ${pg.escapeLiteral(options.cheapAuthenticationFor)}`);
+    if (options.newPassword !== undefined) {
+      const cheap = info.versionNum >= 160000 ? 'SET scram_iterations = 1; ' : '';
+      await client.query(`${cheap}ALTER ROLE CURRENT_USER PASSWORD ${pg.escapeLiteral(options.newPassword)}`);
     }
     return info;
   } finally {

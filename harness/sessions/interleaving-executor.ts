@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { connectClient } from '../postgres/connect.ts';
-import { transactionStatus, type Clock } from './sequential-runner.ts';
+import { statusAfter, transactionStatus, type Clock } from './sequential-runner.ts';
 import type { Program, SessionStep, StepEvent } from './session-step.ts';
 import { outcomeOf, outcomeOfError, queryOf, type StepOutcome } from './step-outcome.ts';
 
@@ -157,9 +157,10 @@ export class InterleavingExecutor {
     pending.promise = client
       .query(queryOf(step))
       .then(outcomeOf, outcomeOfError)
-      .then((outcome) => {
+      .then(async (outcome) => {
         clearTimeout(timer);
-        pending.settled = { outcome, at: clock(), txStatus: transactionStatus(client) };
+        const at = clock();
+        pending.settled = { outcome, at, txStatus: await statusAfter(client) };
       });
     return pending;
   }

@@ -23,7 +23,7 @@ export async function runSequentially<Meta>(client: pg.ClientBase, program: Prog
       outcome = outcomeOfError(error);
     }
     const end = clock();
-    const txStatus = transactionStatus(client);
+    const txStatus = await statusAfter(client);
     events.push({ session, index, step, issued: events.length, completed: events.length, start, end, blocked: false, blockedBy: [], timedOut: false, outcome, txStatus });
     if (outcome.kind === 'error' && program.stopOnError) {
       if (step.recovery && txStatus !== 'I') await client.query(step.recovery);
@@ -36,4 +36,15 @@ export async function runSequentially<Meta>(client: pg.ClientBase, program: Prog
 export function transactionStatus(client: pg.ClientBase): TransactionStatus {
   const status = client.getTransactionStatus();
   return status === 'T' || status === 'E' ? status : 'I';
+}
+
+/**
+ * The transaction status once the server has said it is ready again. pg settles a failed query
+ * as soon as the error arrives, which can be before the ReadyForQuery message that carries the
+ * new status (in its own packet): reading the status then would give the one from before.
+ */
+export async function statusAfter(client: pg.ClientBase): Promise<TransactionStatus> {
+  const connection = client as unknown as { readyForQuery?: boolean };
+  for (let waited = 0; connection.readyForQuery === false && waited < 10_000; waited++) await new Promise((resolve) => setImmediate(resolve));
+  return transactionStatus(client);
 }

@@ -5,12 +5,11 @@ import { World } from '../../harness/check/world.ts';
 import { FreshKeys } from '../../harness/groups/writes/run-keys.ts';
 import { loadSqlParser, splitStatements } from '../../harness/migrate/index.ts';
 import { ScratchDatabases, UrlPostgresProvider } from '../../harness/postgres/index.ts';
-import { formatConsoleReport } from '../../harness/report/console-report.ts';
 import { reproduce } from '../../harness/repro/repro.ts';
 import type { RunConfig } from '../../harness/run/run-config.ts';
 import { verify } from '../../harness/verify/verify.ts';
 import type { VerifyReport } from '../../harness/verify/verify-report.ts';
-import { chainWith, runCli, SEED, testConfig, testRuns } from '../../test/helpers.ts';
+import { chainWith, runCli, testConfig, testRuns } from '../../test/helpers.ts';
 import { bindOperation } from './bind.ts';
 import { historyOutcomeId } from './history.ts';
 import suite from './suite.ts';
@@ -20,17 +19,7 @@ const RUNS = testRuns(30);
 const config = (overrides: Partial<RunConfig> = {}) => testConfig(suite, { groups: ['writes'], runs: RUNS, ...overrides });
 const writesOf = (report: VerifyReport, state: string) => report.states.find((s) => s.name === state)!.properties.find((p) => p.group === 'writes');
 
-describe(`write path against the model (seed ${SEED}, ${RUNS} runs)`, () => {
-  it('agrees with the model in every state that migrated, and says why the others are not written to', async () => {
-    const report = await verify(suite, config());
-    expect(report.ok, formatConsoleReport(report)).toBe(true);
-    const written = report.states.filter((s) => s.properties.some((p) => p.group === 'writes')).map((s) => s.name);
-    expect(written).toEqual(['fresh', 'prod-drift', 'prod-drift-inflight', 'staging', 'already-migrated', 'schema-ahead']);
-    expect(report.states.find((s) => s.name === 'unrepaired-orphans')!.skipped).toEqual(['writes: the migration must fail here: there is no migrated database to write to']);
-    expect(report.states.find((s) => s.name === 'stamped-not-run')!.skipped).toEqual(['writes: drift is expected: reported, not written to']);
-    for (const state of written) expect(writesOf(report, state)).toMatchObject({ ok: true, runs: RUNS, seed: SEED });
-  });
-
+describe('the writes generator', () => {
   it('writes to the rows the state started with: mid-flight decisions of PROD are completed, failed over, unlinked', () => {
     const base = World.of([0, 1, 2].map((i) => ({ table: 'routing_outcomes', key: historyOutcomeId(i), row: { status: i === 2 ? 'success' : null } })));
     const labels = fc.sample(operationSequence, { seed: 1, numRuns: 300 }).flatMap((ops) => ops.map((op) => bindOperation(op, { keys: new FreshKeys(), base }).label));
@@ -115,14 +104,19 @@ describe('faulty 0031 predicates are caught by the writes group', () => {
     const property = writesOf(report, 'fresh')!;
     expect(property.ok).toBe(false);
     expect(property.counterexample?.steps.at(-1)).toMatch(/^(preDispatchFail|overrideRule|unlinkInference|completeUnlinked|failProviderUnlinked)\(/);
-    expect(property.counterexample?.steps.length).toBeLessThanOrEqual(4);
+    // the shortest way in is two steps (insert, preDispatchFail); through an override, five
+    expect(property.counterexample?.steps.length).toBeLessThanOrEqual(5);
   });
 
   it('a predicate that forgets provider errors: the AIN-300 orphan is committed', async () => {
     const report = await verify(suite, config({ migrationsDir: faulty("outcome_status IS DISTINCT FROM 'success' OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL"), states: ['staging'], runs: 200 }));
     const property = writesOf(report, 'staging')!;
     expect(property.ok).toBe(false);
-    expect(property.counterexample?.steps.join(' ')).toMatch(/failProviderUnlinked|insertCompleted\(d\d, cheapest_clearing_floor, \w+, provider_error|failProvider\(\w+, i\d+\) unlinkInference/);
+    // an orphan that is not a success got through: the AIN-300 write itself, a provider error
+    // inserted final, the link of a failed call removed, an old pre-dispatch failure's override cleared…
+    expect(property.counterexample?.expected).toBe('23514 outcome_requires_inference_when_model_chosen');
+    expect(property.counterexample?.actual).toMatch(/^commit/);
+    expect(property.counterexample?.steps.at(-1)).toMatch(/^(failProviderUnlinked|insertCompleted|unlinkInference|clearOverride|completeUnlinked)\(/);
   });
 
   it('an override clause narrowed to pre-dispatch failures: an override on a completed decision no longer counts', async () => {
