@@ -5,7 +5,8 @@ import type { VerifyReport } from '../verify/verify-report.ts';
 export function formatConsoleReport(report: VerifyReport): string {
   const lines: string[] = [];
   const width = Math.max(...report.states.map((state) => state.name.length), 5);
-  lines.push(`PostgreSQL ${report.postgres.version} (${report.postgres.provider}); migrations ${report.migrations.dir} up to ${report.migrations.to}; seed ${report.seed}`);
+  const sent = report.migrations.format ? ` (${report.migrations.format} chain, runner ${report.migrations.runner})` : '';
+  lines.push(`PostgreSQL ${report.postgres.version} (${report.postgres.provider}); migrations ${report.migrations.dir}${sent} up to ${report.migrations.to}; seed ${report.seed}`);
   lines.push('');
   for (const state of report.states) {
     const failed = state.properties.filter((property) => !property.ok);

@@ -15,7 +15,7 @@ export function formatMarkdownReport(report: VerifyReport): string {
     `| | |`,
     `|---|---|`,
     `| PostgreSQL | ${report.postgres.version} (${report.postgres.provider}) |`,
-    `| migrations | \`${report.migrations.dir}\` up to ${report.migrations.to} |`,
+    `| migrations | \`${report.migrations.dir}\` up to ${report.migrations.to}${report.migrations.format ? ` (${report.migrations.format} chain, sent as ${report.migrations.runner} sends it)` : ''} |`,
     `| seed | ${report.seed} |`,
     `| runs per property | ${report.runs ?? '—'} |`,
     `| finished | ${report.finishedAt ?? '—'} |`,

@@ -33,7 +33,11 @@ export interface PropertySpec<Case, Run extends Execution> {
   execute(testCase: Case): Promise<Run>;
   /** The minimal failing run as a person reads it; `problem` is the first of its problems for that property. */
   describe(testCase: Case, run: Run, problem: Problem): Counterexample;
-  /** How big a failing run is (steps, rows): the runner prefers the failure that shrinks smallest. */
+  /**
+   * How far into a failing run the failure is (the steps up to the first one the model did not
+   * predict, or every step when only the final rows are wrong): the runner prefers the failure
+   * that shows soonest, which shrinks smallest.
+   */
   size?(run: Run): number;
   /** Facts worth printing even on success, once the runs are done. */
   notes?(): string[];

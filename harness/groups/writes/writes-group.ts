@@ -39,8 +39,14 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
       return { problems, events, verdict };
     },
     describe: (_operations, run, problem) => describeWrites(run, problem),
-    size: (run) => run.events.length,
+    size: (run) => failureDepth(run),
   };
+}
+
+/** Steps up to the one the model did not predict; every step when only the final rows are wrong. */
+function failureDepth(run: WritesExecution): number {
+  const atStep = run.verdict.mismatches[0] && run.verdict.mismatches[0].where !== 'final table';
+  return atStep ? run.verdict.order.length + 1 : run.events.length;
 }
 
 function describeWrites(run: WritesExecution, problem: { expected: string; actual: string; details?: string[] }): Counterexample {
