@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, shard, withChainOptions, withProviderOptions, GROUP_NAMES } from './options.ts';
+import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, GROUP_NAMES } from './options.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
 interface ReproFlags extends Omit<VerifyFlags, 'runs' | 'workers' | 'group'> {
@@ -54,6 +54,21 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (flags: ReproFlags) => {
       const { runRepro } = await import('./repro-command.ts');
       await runRepro(flags);
+    });
+
+  withProviderOptions(withChainOptions(program.command('mutate')))
+    .description('mutation testing: mutants of the revision under test (its CHECK predicates and how it deploys them), each run against the suite')
+    .option('--states <names>', 'comma-separated starting states (default: all)', list)
+    .option('--group <groups>', `groups each mutant runs (default: migration,writes; add concurrency for the concurrent flows and the live deploy)`, groups)
+    .option('--runs <n>', 'runs per property and mutant', positiveInteger, 100)
+    .option('--seed <n>', 'seed (default: random, always printed)', integer)
+    .option('--workers <n>', 'items of one mutant at once (default: the number of cores)', positiveInteger, defaultWorkers())
+    .option('--min-score <score>', 'exit 1 below this score (1, 0.95, 95%): for CI', score)
+    .option('--json', 'print one JSON document on stdout')
+    .option('--report <dir>', 'also write mutation-report.md and mutation-report.json there')
+    .action(async (flags: VerifyFlags & { minScore?: number }) => {
+      const { runMutate } = await import('./mutate-command.ts');
+      exitCode = await runMutate(flags);
     });
 
   withProviderOptions(program.command('replay'))

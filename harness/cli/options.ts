@@ -60,6 +60,14 @@ export function shard(value: string): { index: number; count: number } {
   return { index, count };
 }
 
+/** `--min-score 1`, `--min-score 0.95` or `--min-score 95%`. */
+export function score(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
+  const n = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`"${value}" is not a score (0 to 1, or 0% to 100%)`);
+  return n;
+}
+
 /** The default number of workers: the machine's cores. */
 export function defaultWorkers(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);

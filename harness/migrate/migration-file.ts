@@ -19,9 +19,10 @@ export interface Migration {
   file: string;
   /** The up part as written: transaction-control statements included, never stripped. */
   statements: SqlStatement[];
-  /** The up part as one text (dbmate sends it to the server as one query), and its first line. */
+  /** The up part as one text (dbmate sends it to the server as one query), its first line, and where it starts in the file. */
   upText: string;
   upLine: number;
+  upOffset: number;
   /** False when the file says `-- migrate:up transaction:false` (dbmate). */
   transactional: boolean;
   /** Alembic: the revision this one upgrades from (undefined for the first). */
@@ -82,7 +83,7 @@ async function readText(file: string): Promise<string> {
 function numberedMigration(dir: string, name: string, text: string): Migration {
   const [, revision, description] = NUMBERED.exec(name)!;
   const up = upPart(text, name);
-  return { revision: revision!, description: description!, file: path.join(dir, name), ...parsed(up.body, up.line), transactional: !/\btransaction:false\b/.test(up.options) };
+  return { revision: revision!, description: description!, file: path.join(dir, name), ...parsed(up.body, up.line, up.offset), transactional: !/\btransaction:false\b/.test(up.options) };
 }
 
 /**
@@ -117,7 +118,7 @@ function alembicChain(dir: string, texts: { name: string; text: string }[]): Mig
   return ordered;
 }
 
-function parsed(body: string, lineOffset: number): Pick<Migration, 'statements' | 'upText' | 'upLine'> {
+function parsed(body: string, lineOffset: number, upOffset = 0): Pick<Migration, 'statements' | 'upText' | 'upLine' | 'upOffset'> {
   let statements: SqlStatement[];
   try {
     statements = splitStatements(body, lineOffset);
@@ -127,15 +128,15 @@ function parsed(body: string, lineOffset: number): Pick<Migration, 'statements' 
     // server as it is, so that applying it fails with the server's own SQLSTATE and position.
     statements = [{ sql: body.trim(), line: lineOffset + 1 + leadingBlankLines(body), offset: body.length - body.trimStart().length, kind: 'Unparsed', outsideTransaction: false }];
   }
-  return { statements, upText: body, upLine: lineOffset + 1 };
+  return { statements, upText: body, upLine: lineOffset + 1, upOffset };
 }
 
 /** The `-- migrate:up` block of a dbmate file (the marker line included, as dbmate sends it). */
-function upPart(text: string, name: string): { body: string; line: number; options: string } {
+function upPart(text: string, name: string): { body: string; line: number; offset: number; options: string } {
   const up = UP_MARKER.exec(text);
-  if (!up) return { body: text, line: 0, options: '' };
+  if (!up) return { body: text, line: 0, offset: 0, options: '' };
   if (DOWN_MARKER.exec(text) && DOWN_MARKER.exec(text)!.index < up.index) throw new SetupError(`${name}: '-- migrate:down' comes before '-- migrate:up'`);
   const rest = text.slice(up.index);
   const down = DOWN_MARKER.exec(rest);
-  return { body: down ? rest.slice(0, down.index) : rest, line: text.slice(0, up.index).split('\n').length - 1, options: up[1] ?? '' };
+  return { body: down ? rest.slice(0, down.index) : rest, line: text.slice(0, up.index).split('\n').length - 1, offset: up.index, options: up[1] ?? '' };
 }

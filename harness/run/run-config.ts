@@ -33,6 +33,8 @@ export interface RunConfig {
   readonly path?: string;
   /** How many (state, property) items run at once. */
   readonly workers: number;
+  /** Start no new item once a property failed (mutation testing needs one failure, not all). */
+  readonly stopAtFirstFailure?: boolean;
   readonly shard?: Shard;
 }
 

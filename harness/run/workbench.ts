@@ -69,16 +69,17 @@ export function selectStates(all: readonly StartingState[], names?: readonly str
  * database) and the templates. A build that fails is a fact about the chain, kept for the
  * verdict; nothing is still being built when this returns or throws.
  */
-export async function openWorkbench<Op>(suite: Suite<Op>, config: RunConfig, log: (line: string) => void = () => undefined, plan?: Plan): Promise<Workbench> {
+export async function openWorkbench<Op>(suite: Suite<Op>, config: RunConfig, log: (line: string) => void = () => undefined, plan?: Plan, shared?: PostgresServer): Promise<Workbench> {
   const { migrator, to, anchor, states } = plan ?? (await planRun(suite, config));
   let started = performance.now();
-  const server = await chooseProvider(config.provider).start();
+  // a server shared by several runs (mutation testing) is its owner's to stop
+  const server = shared ?? (await chooseProvider(config.provider).start());
   const databases = new ScratchDatabases(server);
   const close = async () => {
     try {
       await databases.close();
     } finally {
-      await server.stop();
+      if (!shared) await server.stop();
     }
   };
   try {

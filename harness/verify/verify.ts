@@ -2,6 +2,7 @@ import type { Progress } from '../run/progress.ts';
 import type { PropertyResult } from '../run/property-result.ts';
 import type { RunConfig } from '../run/run-config.ts';
 import { openWorkbench, planRun, type SetupTimings, type Workbench } from '../run/workbench.ts';
+import type { PostgresServer } from '../postgres/index.ts';
 import type { StartingState } from '../states/index.ts';
 import type { Suite } from '../suite.ts';
 import { runItem, type ItemResult } from './run-item.ts';
@@ -15,6 +16,8 @@ export interface VerifyHooks {
   log?: (line: string) => void;
   /** Receives the set-up timings (for the benchmark). */
   timings?: SetupTimings;
+  /** A server already running, used instead of starting one (and left running). */
+  server?: PostgresServer;
 }
 
 export type ReportHeader = Omit<VerifyReport, 'ok' | 'states'>;
@@ -30,7 +33,7 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
   const { items: all, skipped } = workItems(suite, plan.states, config);
   assertSomethingSelected(all, config, skipped);
   const items = shardItems(all, config);
-  const bench = await openWorkbench(suite, config, log, plan);
+  const bench = await openWorkbench(suite, config, log, plan, hooks.server);
   try {
     if (hooks.timings) Object.assign(hooks.timings, bench.timings);
     const context = { suite, bench, config, progress: hooks.progress, log };
@@ -42,8 +45,12 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
       log(`${state.name}: ${report.properties.every((p) => p.ok) ? 'ok' : 'FAILED'}`);
       hooks.onStateDone?.(report, header);
     };
+    let failed = false;
     await inParallel(items, config.workers, async (item) => {
-      results.set(item, await runItem(context, item));
+      if (failed && config.stopAtFirstFailure) return;
+      const result = await runItem(context, item);
+      failed ||= result.properties.some((p) => !p.ok);
+      results.set(item, result);
       const left = remaining.get(item.state.name)! - 1;
       remaining.set(item.state.name, left);
       if (left === 0) finishState(item.state);
