@@ -4,6 +4,7 @@ import type { BenchSuite } from './bench-context.ts';
 import { benchConcurrency } from './concurrency.ts';
 import { formatLines } from './measure.ts';
 import { benchProviders } from './providers.ts';
+import { benchRehearsal } from './rehearsal.ts';
 import { benchStartup } from './startup.ts';
 import { benchWrites } from './writes.ts';
 
@@ -13,6 +14,7 @@ import { benchWrites } from './writes.ts';
  * that has it.
  */
 async function main(): Promise<void> {
+  if (process.argv.includes('--only')) return only(process.argv[process.argv.indexOf('--only') + 1]!);
   const name = process.argv.includes('--suite') ? process.argv[process.argv.indexOf('--suite') + 1] : undefined;
   const suite = await loadSuite(name);
   const subject: BenchSuite = { suite, selfCheck: suite.name === 'routing-outcomes' ? { to: '0030', state: 'prod-drift' } : undefined };
@@ -20,7 +22,22 @@ async function main(): Promise<void> {
   process.stdout.write(formatLines('Start-up', await benchStartup(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Write path', await benchWrites(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Concurrency', await benchConcurrency(subject)) + '\n');
+  if (suite.states.some((state) => state.steps.some((step) => step.kind === 'rows' && step.atScale))) process.stdout.write('\n' + formatLines('Deploy rehearsal', await benchRehearsal(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Providers', await benchProviders()) + '\n');
+}
+
+/** `npm run bench -- --only rehearsal`: one section alone. */
+async function only(section: string): Promise<void> {
+  const subject: BenchSuite = { suite: await loadSuite(undefined) };
+  const sections: Record<string, () => Promise<string>> = {
+    startup: async () => formatLines('Start-up', await benchStartup(subject)),
+    writes: async () => formatLines('Write path', await benchWrites(subject)),
+    concurrency: async () => formatLines('Concurrency', await benchConcurrency(subject)),
+    rehearsal: async () => formatLines('Deploy rehearsal', await benchRehearsal(subject)),
+    providers: async () => formatLines('Providers', await benchProviders()),
+  };
+  if (!sections[section]) throw new Error(`--only: one of ${Object.keys(sections).join(', ')}`);
+  process.stdout.write((await sections[section]!()) + '\n');
 }
 
 await main();

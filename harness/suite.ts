@@ -25,6 +25,7 @@ export {
   stampedAt,
   type Expectation,
   type GeneratedRows,
+  type RowSlice,
   type StartingState,
   type StateStep,
 } from './states/starting-state.ts';

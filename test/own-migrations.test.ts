@@ -20,7 +20,7 @@ describe(`your own migrations (seed ${SEED})`, () => {
   });
 });
 
-describe('reports and secrets', () => {
+describe(`reports and secrets (seed ${SEED})`, () => {
   it('writes report.md, report.json and junit.xml, and no output anywhere carries the password', async () => {
     const url = inject('databaseUrl');
     const password = decodeURIComponent(new URL(url).password);

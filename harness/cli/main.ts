@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, GROUP_NAMES } from './options.ts';
+import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions, GROUP_NAMES } from './options.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
 interface ReproFlags extends Omit<VerifyFlags, 'runs' | 'workers' | 'group'> {
@@ -38,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--shard <i/n>', 'run only the i-th of n deterministic parts of the work (for CI job matrices; see merge-reports)', shard)
     .option('--json', 'print one JSON document on stdout (logs go to stderr)')
     .option('--report <dir>', 'also write report.md, report.json and junit.xml there')
+    .addHelpText('after', '\nWith --rows N, verify also rehearses the deploy at N rows (see `rehearse --help` for the other rehearsal options).');
+  withRehearsalOptions(program.commands.find((c) => c.name() === 'verify')!, true)
     .action(async (flags: VerifyFlags) => {
       const { runVerify } = await import('./verify-command.ts');
       exitCode = await runVerify(flags);
@@ -69,6 +71,16 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (flags: VerifyFlags & { minScore?: number }) => {
       const { runMutate } = await import('./mutate-command.ts');
       exitCode = await runMutate(flags);
+    });
+
+  withRehearsalOptions(withProviderOptions(withChainOptions(program.command('rehearse'))))
+    .description('rehearse the deploy at production scale: the lock ledger per statement, the hold projected to PROD, writers under load, a long reader, lock_timeout and retries')
+    .option('--seed <n>', 'seed for the writers (default: random, always printed)', integer)
+    .option('--json', 'print one JSON document on stdout (logs go to stderr)')
+    .option('--report <dir>', 'also write report.md (with the deploy timeline as a Mermaid gantt chart) and report.json there')
+    .action(async (flags: Parameters<typeof import('./rehearse-command.ts').runRehearse>[0]) => {
+      const { runRehearse } = await import('./rehearse-command.ts');
+      exitCode = await runRehearse(flags);
     });
 
   withProviderOptions(program.command('replay'))

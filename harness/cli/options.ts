@@ -23,6 +23,28 @@ export function withChainOptions(command: Command): Command {
     .addOption(new Option('--runner <runner>', 'how each file is sent (default: psql-single-transaction for plain SQL, dbmate for dbmate files, psql for Alembic offline SQL)').choices([...RUNNER_NAMES]));
 }
 
+/** The deploy rehearsal's options (`rehearse`; `verify` takes them too, and rehearses when --rows is given). */
+export function withRehearsalOptions(command: Command, withinVerify = false): Command {
+  return command
+    .option('--state <name>', "the starting state to rehearse (default: the suite's first live-deploy state)")
+    .option('--rows <n>', withinVerify ? 'also rehearse the deploy with the state at N rows' : 'rows of the state (it is measured at N/4, N/2 and N; default 100000)', positiveInteger)
+    .option('--prod-rows <n>', "PROD's row count, for the projection (default: --rows)", positiveInteger)
+    .option('--writers <n>', 'gateway sessions writing during the deploy', positiveInteger, 4)
+    .option('--rate <n>', 'flows per second, per writer', positiveInteger, 20)
+    .option('--before <ms>', 'writing before the deploy starts', nonNegativeInteger, 1000)
+    .option('--after <ms>', 'writing after the deploy ended', nonNegativeInteger, 1000)
+    .option('--long-reader <ms>', 'a session holding ACCESS SHARE on the tables for this long when the deploy starts (a report, pg_dump)', nonNegativeInteger)
+    .option('--lock-timeout <ms>', "the deploy's lock_timeout; a statement that times out (55P03) is retried with back-off", positiveInteger)
+    .option('--retries <n>', 'retries after a lock timeout', nonNegativeInteger, 10)
+    .option('--max-write-stall <ms>', 'fail (deploy-stall-within-budget) when writers would stall longer, at --prod-rows; prints and rehearses a suggested rewrite', positiveInteger);
+}
+
+export function nonNegativeInteger(value: string): number {
+  const n = integer(value);
+  if (n < 0) throw new InvalidArgumentError('must be 0 or more');
+  return n;
+}
+
 export function list(value: string): string[] {
   const items = value.split(',').map((item) => item.trim()).filter(Boolean);
   if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SetupError } from '../errors.ts';
 import { redactPasswords, type ProviderChoice } from '../postgres/index.ts';
 import type { PropertyGroup } from '../run/property-result.ts';
-import { runConfig, type RunConfig, type Shard } from '../run/run-config.ts';
+import { runConfig, type RehearsalConfig, type RunConfig, type Shard } from '../run/run-config.ts';
 import type { RunnerName } from '../migrate/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
 import { lineProgress, terminalProgress } from '../report/progress.ts';
@@ -13,7 +13,7 @@ import { verify } from '../verify/verify.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
 import { loadSuite } from './load-suite.ts';
 
-export interface VerifyFlags extends ProviderChoice {
+export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
   suite?: string;
   migrations?: string;
   to?: string;
@@ -28,6 +28,37 @@ export interface VerifyFlags extends ProviderChoice {
   shard?: Shard;
   json?: boolean;
   report?: string;
+}
+
+/** The rehearsal's flags, shared by `rehearse` and `verify --rows`. */
+export interface RehearsalFlags {
+  state?: string;
+  rows?: number;
+  prodRows?: number;
+  writers: number;
+  rate: number;
+  before: number;
+  after: number;
+  longReader?: number;
+  lockTimeout?: number;
+  retries: number;
+  maxWriteStall?: number;
+}
+
+export function rehearsalConfig(flags: RehearsalFlags, defaultRows: number): RehearsalConfig {
+  return {
+    state: flags.state,
+    rows: flags.rows ?? defaultRows,
+    prodRows: flags.prodRows,
+    writers: flags.writers,
+    rate: flags.rate,
+    beforeMs: flags.before,
+    afterMs: flags.after,
+    longReaderMs: flags.longReader,
+    lockTimeoutMs: flags.lockTimeout,
+    retries: flags.retries,
+    maxWriteStallMs: flags.maxWriteStall,
+  };
 }
 
 export const log = (line: string) => process.stderr.write(`${redactPasswords(line)}\n`);
@@ -50,6 +81,7 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
     path: flags.path,
     workers: flags.workers,
     shard: flags.shard,
+    ...(flags.rows !== undefined ? { rehearsal: rehearsalConfig(flags as RehearsalFlags, flags.rows) } : {}),
   });
 }
 

@@ -38,13 +38,19 @@ export class ScratchDatabases {
     return `${this.prefix}${safe}_${++this.counter}`;
   }
 
-  /** Creates an empty database, or a copy of `template` (which must have no open connections). */
-  create(label: string, template?: string): Promise<string> {
+  /**
+   * Creates an empty database, or a copy of `template` (which must have no open connections).
+   * `fileCopy` copies the template's files directly (STRATEGY FILE_COPY): for a large template
+   * (a state at production scale) it beats copying its pages through the WAL, 0.25 s against
+   * 1.1 s for a 265 MB database here.
+   */
+  create(label: string, template?: string, options: { fileCopy?: boolean } = {}): Promise<string> {
     if (this.closed) return Promise.reject(new ScratchClosedError(`the run is stopping: no new database (${label})`));
     if (template && !this.created.has(template)) return Promise.reject(this.notOwned(template));
     const name = this.newName(label);
     let sql = `CREATE DATABASE ${pg.escapeIdentifier(name)}`;
     if (template) sql += ` TEMPLATE ${pg.escapeIdentifier(template)}`;
+    if (template && options.fileCopy && this.server.versionNum >= 150000) sql += ' STRATEGY FILE_COPY';
     // 15's default strategy, WAL_LOG, copies the template's pages through the WAL: its cost is
     // the template's size. FILE_COPY (the only one before 15) checkpoints the whole cluster
     // twice, which costs whatever every other database has dirtied meanwhile: measured on a

@@ -1,4 +1,5 @@
 import type { Counterexample, PropertyResult } from '../run/property-result.ts';
+import { modeName } from '../groups/rehearsal/lock-modes.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** The readable summary `verify` prints on stdout. */
@@ -25,8 +26,17 @@ export function formatConsoleReport(report: VerifyReport): string {
   for (const { state, property } of failures) {
     lines.push('', ...formatFailure(state, property));
   }
-  const total = report.states.reduce((sum, state) => sum + state.properties.length, 0);
-  lines.push('', `${report.ok ? 'PASSED' : 'FAILED'}: ${total - failures.length} of ${total} properties hold over ${report.states.length} state(s) (seed ${report.seed})`);
+  const rehearsal = report.rehearsal;
+  if (rehearsal) {
+    lines.push('', `deploy rehearsal: ${rehearsal.state} at ${rehearsal.rows} rows`);
+    if (rehearsal.projection) lines.push(`  holds ${modeName(rehearsal.projection.mode)} on ${rehearsal.projection.relation} ~${rehearsal.projection.lockHeldMs} ms at ${rehearsal.prodRows} rows (measured ${rehearsal.projection.points.at(-1)!.ms} ms at ${rehearsal.rows})`);
+    if (rehearsal.writers) lines.push(`  writers during the deploy: p99 ${rehearsal.writers.during.p99Ms} ms, longest stall ${rehearsal.writers.during.maxStallMs} ms`);
+    for (const property of rehearsal.properties) lines.push(`  ${property.ok ? 'ok  ' : 'FAIL'} ${property.name}${property.notes?.length ? `: ${property.notes.join('; ')}` : ''}`);
+    for (const property of rehearsal.properties.filter((p) => !p.ok)) lines.push('', ...formatFailure(`rehearsal ${rehearsal.state}`, property));
+  }
+  const total = report.states.reduce((sum, state) => sum + state.properties.length, 0) + (rehearsal?.properties.length ?? 0);
+  const failedCount = failures.length + (rehearsal?.properties.filter((p) => !p.ok).length ?? 0);
+  lines.push('', `${report.ok ? 'PASSED' : 'FAILED'}: ${total - failedCount} of ${total} properties hold over ${report.states.length} state(s)${rehearsal ? ' and the deploy rehearsal' : ''} (seed ${report.seed})`);
   return lines.join('\n');
 }
 

@@ -1,9 +1,11 @@
 import { formatCounterexample } from './console-report.ts';
-import type { VerifyReport } from '../verify/verify-report.ts';
+import type { StateReport, VerifyReport } from '../verify/verify-report.ts';
 
 /** `junit.xml`: one test suite per state, one test case per property, for CI systems. */
 export function formatJUnitReport(report: VerifyReport): string {
-  const suites = report.states.map((state) => {
+  const rehearsal: StateReport[] = report.rehearsal ? [{ name: `rehearsal-${report.rehearsal.state}`, story: 'deploy rehearsal at scale', expect: 'converge', migration: 'not-run', properties: report.rehearsal.properties }] : [];
+  const states = [...report.states, ...rehearsal];
+  const suites = states.map((state) => {
     const cases = state.properties.map((property) => {
       const name = `${property.name} (${property.group})`;
       const open = `    <testcase classname="${xml(`constraint-harness.${state.name}`)}" name="${xml(name)}" time="${(property.ms / 1000).toFixed(3)}"`;
@@ -17,8 +19,8 @@ export function formatJUnitReport(report: VerifyReport): string {
     const time = state.properties.reduce((sum, p) => sum + p.ms, 0) / 1000;
     return `  <testsuite name="${xml(state.name)}" tests="${cases.length + skipped.length}" failures="${failures}" skipped="${skipped.length}" time="${time.toFixed(3)}">\n${[...cases, ...skipped].join('\n')}\n  </testsuite>`;
   });
-  const tests = report.states.reduce((sum, s) => sum + s.properties.length + (s.skipped?.length ?? 0), 0);
-  const failures = report.states.reduce((sum, s) => sum + s.properties.filter((p) => !p.ok).length, 0);
+  const tests = states.reduce((sum, s) => sum + s.properties.length + (s.skipped?.length ?? 0), 0);
+  const failures = states.reduce((sum, s) => sum + s.properties.filter((p) => !p.ok).length, 0);
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="constraint-harness" tests="${tests}" failures="${failures}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 

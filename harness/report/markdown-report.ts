@@ -1,11 +1,12 @@
 import type { PropertyResult } from '../run/property-result.ts';
 import { formatCounterexample } from './console-report.ts';
+import { formatRehearsalMarkdown } from './rehearsal-report.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** `report.md`: what a reviewer reads to sign a release off, in about a minute. */
 export function formatMarkdownReport(report: VerifyReport): string {
   const out: string[] = [];
-  const properties = report.states.flatMap((state) => state.properties);
+  const properties = [...report.states.flatMap((state) => state.properties), ...(report.rehearsal?.properties ?? [])];
   const failed = properties.filter((p) => !p.ok).length;
   out.push(
     `# constraint-harness: ${report.ok ? 'PASSED' : 'FAILED'}`,
@@ -50,6 +51,7 @@ export function formatMarkdownReport(report: VerifyReport): string {
       if (property.counterexample) out.push('```', ...formatCounterexample(property.counterexample), '```', '');
     }
   }
+  if (report.rehearsal) out.push(...formatRehearsalMarkdown(report.rehearsal), '');
   return out.join('\n') + '\n';
 }
 

@@ -1,4 +1,5 @@
-export type PropertyGroup = 'migration' | 'writes' | 'concurrency';
+/** The groups `--group` selects, and the deploy rehearsal's own properties (`rehearse`, `verify --rows`). */
+export type PropertyGroup = 'migration' | 'writes' | 'concurrency' | 'rehearsal';
 export const GROUPS: readonly PropertyGroup[] = ['migration', 'writes', 'concurrency'];
 
 /** The minimal failing case of a property, as a person reads it. */

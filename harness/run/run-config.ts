@@ -36,6 +36,26 @@ export interface RunConfig {
   /** Start no new item once a property failed (mutation testing needs one failure, not all). */
   readonly stopAtFirstFailure?: boolean;
   readonly shard?: Shard;
+  /** Rehearse the deploy at scale (`rehearse`, or `verify --rows`). */
+  readonly rehearsal?: RehearsalConfig;
+}
+
+/** How the deploy is rehearsed: the state at `rows` (and N/4, N/2), writers under load, a long reader, a lock timeout, a budget. */
+export interface RehearsalConfig {
+  /** The state to rehearse (default: the suite's first live-deploy state). */
+  readonly state?: string;
+  readonly rows: number;
+  /** PROD's row count, for the projection (default: `rows`). */
+  readonly prodRows?: number;
+  readonly writers: number;
+  /** Flows per second, per writer. */
+  readonly rate: number;
+  readonly beforeMs: number;
+  readonly afterMs: number;
+  readonly longReaderMs?: number;
+  readonly lockTimeoutMs?: number;
+  readonly retries: number;
+  readonly maxWriteStallMs?: number;
 }
 
 export function runConfig(fields: Partial<RunConfig> & Pick<RunConfig, 'migrationsDir' | 'seed'>): RunConfig {

@@ -8,7 +8,8 @@ import { describeStep, type GeneratedRows, type StartingState, type StateHistory
 export interface StateTarget {
   migrate(to: string): Promise<void>;
   sql(sql: string): Promise<void>;
-  rows(rows: GeneratedRows): Promise<void>;
+  /** The rows of a `rows` step (`step`, for a target that writes them its own way, e.g. at scale). */
+  rows(rows: GeneratedRows, step: Extract<StateStep, { kind: 'rows' }>): Promise<void>;
   stamp(revision: string): Promise<void>;
 }
 
@@ -44,7 +45,7 @@ export async function runStateSteps(state: StartingState, steps: readonly StateS
           await target.sql(step.sql);
           break;
         case 'rows':
-          await target.rows(history[rowsIndex++] ?? { sql: [], summary: [] });
+          await target.rows(history[rowsIndex++] ?? { sql: [], summary: [] }, step);
           break;
         case 'stamp':
           await target.stamp(migrator.chain.resolve(step.revision, anchor));

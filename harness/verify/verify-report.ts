@@ -1,4 +1,5 @@
 import type { MigrationOutcome } from '../check/migration-checks.ts';
+import type { RehearsalReport } from '../groups/rehearsal/rehearsal-result.ts';
 import type { PropertyResult } from '../run/property-result.ts';
 import type { Shard } from '../run/run-config.ts';
 import type { Expectation } from '../states/index.ts';
@@ -18,6 +19,8 @@ export interface VerifyReport {
   /** Set when this is one shard of a run (`--shard i/n`); `merge-reports` joins them. */
   shard?: Shard & { items: number };
   states: StateReport[];
+  /** The deploy rehearsal at scale (`verify --rows N`). */
+  rehearsal?: RehearsalReport;
 }
 
 export interface StateReport {

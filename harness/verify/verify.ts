@@ -30,6 +30,9 @@ export type ReportHeader = Omit<VerifyReport, 'ok' | 'states'>;
 export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: VerifyHooks = {}): Promise<VerifyReport> {
   const log = hooks.log ?? (() => undefined);
   const plan = await planRun(suite, config);
+  // the rehearsal's code (and the SQL printer it uses) loads only when it is asked for
+  const rehearsal = config.rehearsal ? await import('../groups/rehearsal/rehearsal.ts') : undefined;
+  if (config.rehearsal) rehearsal!.rehearsalState(suite, config.rehearsal);
   const { items: all, skipped } = workItems(suite, plan.states, config);
   assertSomethingSelected(all, config, skipped);
   const items = shardItems(all, config);
@@ -56,7 +59,9 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
       if (left === 0) finishState(item.state);
     });
     const states = plan.states.filter((state) => items.some((item) => item.state === state) || (!config.shard && skipped.has(state.name))).map((state) => stateReport(state, items, results, skipped));
-    return { ok: verdictOf(states), ...header, finishedAt: new Date().toISOString(), states };
+    // the rehearsal is one piece of work: the first shard does it
+    const rehearsed = rehearsal && (!config.shard || config.shard.index === 1) ? await rehearsal.rehearse(context) : undefined;
+    return { ok: verdictOf(states) && (rehearsed?.ok ?? true), ...header, finishedAt: new Date().toISOString(), states, ...(rehearsed ? { rehearsal: rehearsed } : {}) };
   } finally {
     await bench.close();
   }

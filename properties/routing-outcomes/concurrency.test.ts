@@ -94,7 +94,7 @@ describe(`concurrent flows (seed ${SEED}, ${RUNS} runs)`, () => {
   });
 });
 
-describe('self-check: stopping the chain at 0030, the concurrency group finds the bug too', () => {
+describe(`self-check: stopping the chain at 0030, the concurrency group finds the bug too (seed ${SEED})`, () => {
   it('in prod-drift (a valid flow refused) and in staging (an orphan committed)', async () => {
     const report = await verify(suite, config({ to: '0030', states: ['prod-drift', 'staging'], runs: 100 }));
     const failed = (state: string) => propertyOf(report, state, 'concurrent-flows-agree-with-model');
@@ -127,7 +127,7 @@ describe('self-check: stopping the chain at 0030, the concurrency group finds th
   });
 });
 
-describe('live deploy failures', () => {
+describe(`live deploy failures (seed ${SEED})`, () => {
   it('the old predicate as 0031: writers after the deploy are refused; repro writes the deploy as session m of an isolation spec', async () => {
     const dir = chainWith({ '0031_outcome_requires_inference.sql': "ALTER TABLE routing_outcomes DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;\nALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL);\n" });
     const report = await verify(suite, config({ migrationsDir: dir, states: ['prod-drift'], runs: 200 }));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunConfig } from '../../harness/run/run-config.ts';
 import { verify } from '../../harness/verify/verify.ts';
 import type { VerifyReport } from '../../harness/verify/verify-report.ts';
-import { chainWith, testConfig, testRuns } from '../../test/helpers.ts';
+import { chainWith, testConfig, testRuns, SEED } from '../../test/helpers.ts';
 import suite from './suite.ts';
 
 const RUNS = testRuns(10);
@@ -14,7 +14,7 @@ function outcomes(report: VerifyReport) {
 const stateOf = (report: VerifyReport, name: string) => report.states.find((s) => s.name === name)!;
 
 /** Faulty versions of 0031 that a reviewer could plausibly have approved: each must be caught. */
-describe('faulty 0031 migrations are caught by the migration group', () => {
+describe(`faulty 0031 migrations are caught by the migration group (seed ${SEED})`, () => {
   const ADD = `ALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (
   outcome_status IS NULL OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL)`;
   const DROP = 'ALTER TABLE routing_outcomes DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;';

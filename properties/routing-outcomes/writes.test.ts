@@ -9,7 +9,7 @@ import { reproduce } from '../../harness/repro/repro.ts';
 import type { RunConfig } from '../../harness/run/run-config.ts';
 import { verify } from '../../harness/verify/verify.ts';
 import type { VerifyReport } from '../../harness/verify/verify-report.ts';
-import { chainWith, runCli, testConfig, testRuns } from '../../test/helpers.ts';
+import { chainWith, runCli, testConfig, testRuns, SEED } from '../../test/helpers.ts';
 import { bindOperation } from './bind.ts';
 import { historyOutcomeId } from './history.ts';
 import suite from './suite.ts';
@@ -19,7 +19,7 @@ const RUNS = testRuns(30);
 const config = (overrides: Partial<RunConfig> = {}) => testConfig(suite, { groups: ['writes'], runs: RUNS, ...overrides });
 const writesOf = (report: VerifyReport, state: string) => report.states.find((s) => s.name === state)!.properties.find((p) => p.group === 'writes');
 
-describe('the writes generator', () => {
+describe(`the writes generator (seed ${SEED})`, () => {
   it('writes to the rows the state started with: mid-flight decisions of PROD are completed, failed over, unlinked', () => {
     const base = World.of([0, 1, 2].map((i) => ({ table: 'routing_outcomes', key: historyOutcomeId(i), row: { status: i === 2 ? 'success' : null } })));
     const labels = fc.sample(operationSequence, { seed: 1, numRuns: 300 }).flatMap((ops) => ops.map((op) => bindOperation(op, { keys: new FreshKeys(), base }).label));
@@ -28,7 +28,7 @@ describe('the writes generator', () => {
   });
 });
 
-describe('self-checks: stopping the chain at 0030 must make the suite fail', () => {
+describe(`self-checks: stopping the chain at 0030 must make the suite fail (seed ${SEED})`, () => {
   it('prod-drift: a two-phase insertDecision is refused, shrunk to exactly that one step', async () => {
     const report = await verify(suite, config({ to: '0030', states: ['prod-drift'], runs: 100 }));
     const property = writesOf(report, 'prod-drift')!;
@@ -58,7 +58,7 @@ describe('self-checks: stopping the chain at 0030 must make the suite fail', () 
   });
 });
 
-describe('repro', () => {
+describe(`repro (seed ${SEED})`, () => {
   it('prints a self-contained script that reproduces the failure on an empty database', async () => {
     const report = await verify(suite, config({ to: '0030', states: ['prod-drift'], runs: 100 }));
     const property = writesOf(report, 'prod-drift')!;
@@ -89,7 +89,7 @@ describe('repro', () => {
 });
 
 /** Migrations that apply cleanly everywhere but break the write path: only the writes group sees them. */
-describe('faulty 0031 predicates are caught by the writes group', () => {
+describe(`faulty 0031 predicates are caught by the writes group (seed ${SEED})`, () => {
   const constraint = (predicate: string) =>
     `ALTER TABLE routing_outcomes DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;\nALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (${predicate});\n`;
   const faulty = (predicate: string) => chainWith({ '0031_outcome_requires_inference.sql': constraint(predicate) });

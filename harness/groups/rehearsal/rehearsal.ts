@@ -1,0 +1,81 @@
+import os from 'node:os';
+import { SetupError } from '../../errors.ts';
+import type { GroupContext } from '../../run/group-context.ts';
+import type { RehearsalConfig } from '../../run/run-config.ts';
+import type { StartingState } from '../../states/index.ts';
+import type { Suite } from '../../suite.ts';
+import { ledgersAt, loadAt, projectHolds, type Rehearsal } from './rehearsal-measure.ts';
+import type { RehearsalReport } from './rehearsal-result.ts';
+import { rehearsalProperties, stallBudget, trySuggestion } from './rehearsal-verdict.ts';
+import { chainDeployment } from './retrying-deploy.ts';
+import { assertScalable, ScaledStates } from './scale-build.ts';
+
+/**
+ * `rehearse`: the deploy of the pending revisions onto a state at production scale. The state
+ * is built at N/4, N/2 and N rows; at each size the deploy's lock ledger is traced (which
+ * locks each statement holds, for how long, what it rewrites or scans), the holds are fitted
+ * to a line and projected to PROD's row count; at N the deploy runs under gateway writers (and
+ * behind a long reader, with a lock timeout, when asked), every write checked against the
+ * model. A stall budget turns the numbers into a verdict, with a suggested rewrite measured
+ * under the same load.
+ */
+export async function rehearse<Op>(context: GroupContext<Op>): Promise<RehearsalReport> {
+  const started = performance.now();
+  const options = context.config.rehearsal!;
+  const state = rehearsalState(context.suite, options);
+  const sizes = [...new Set([Math.max(1, Math.round(options.rows / 4)), Math.max(1, Math.round(options.rows / 2)), options.rows])];
+  const workers = Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
+  const scaled = await ScaledStates.build(context.bench, state, sizes, workers, context.log);
+  try {
+    const rehearsal: Rehearsal<Op> = { context, options, state, scaled, sizes, prodRows: options.prodRows ?? options.rows };
+    const deployment = chainDeployment(context.bench.migrator, context.bench.to);
+    const ledgers = await ledgersAt(rehearsal, deployment);
+    const largest = ledgers.median.at(-1)!;
+    const projections = projectHolds(ledgers, rehearsal.prodRows);
+    const { load, failures } = await loadAt(rehearsal, deployment, options.lockTimeoutMs);
+    const budget = stallBudget(options, projections[0], load);
+    const suggestion = budget && budget.stallMs > budget.maxMs ? await trySuggestion(rehearsal, largest, load) : undefined;
+    const loaded = scaled.timings.reduce((sum, t) => sum + t.loadedRows, 0);
+    const buildMs = scaled.timings.reduce((sum, t) => sum + t.ms, 0);
+    const report: RehearsalReport = {
+      ok: false,
+      state: state.name,
+      revisions: largest.revisions,
+      runner: context.bench.migrator.runner,
+      rows: options.rows,
+      prodRows: rehearsal.prodRows,
+      build: { sizes: scaled.timings, rowsPerSecond: Math.round((loaded / Math.max(buildMs, 1)) * 1000) },
+      statements: largest.statements,
+      holds: largest.holds,
+      flags: largest.flags,
+      sizes: ledgers.median.map(({ revisions: _r, plan: _p, ...ledger }) => ledger),
+      projection: projections[0],
+      projections,
+      writers: load.phases,
+      pileUp: load.pileUp,
+      load,
+      ...(budget ? { projectedStallMs: budget.projectedMs, maxWriteStallMs: budget.maxMs } : {}),
+      ...(suggestion ? { suggestion } : {}),
+      properties: [],
+      ms: 0,
+    };
+    report.properties = rehearsalProperties(report, failures, context.config.seed);
+    report.ok = report.properties.every((p) => p.ok);
+    report.ms = Math.round(performance.now() - started);
+    return report;
+  } finally {
+    await scaled.close();
+  }
+}
+
+/**
+ * The state a rehearsal deploys onto (`--state`, else the suite's first live-deploy state),
+ * checked before any server starts: it must exist and have its rows at scale.
+ */
+export function rehearsalState<Op>(suite: Suite<Op>, options: Pick<RehearsalConfig, 'state'>): StartingState {
+  const name = options.state ?? suite.concurrency?.deployStates[0] ?? suite.states.find((s) => s.expect === 'converge')?.name;
+  const state = suite.states.find((s) => s.name === name);
+  if (!state) throw new SetupError(name ? `unknown state "${name}" (states: ${suite.states.map((s) => s.name).join(', ')})` : `suite ${suite.name} has no state to rehearse: name one with --state`);
+  assertScalable(state);
+  return state;
+}

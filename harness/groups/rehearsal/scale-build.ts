@@ -1,0 +1,151 @@
+import type pg from 'pg';
+import { SetupError, errorMessage } from '../../errors.ts';
+import { connectClient, withClient } from '../../postgres/index.ts';
+import type { Workbench } from '../../run/workbench.ts';
+import { liveTarget, perCloneSteps, runStateSteps, type RowSlice, type StartingState, type StateStep, type StateTarget } from '../../states/index.ts';
+
+type RowsStep = Extract<StateStep, { kind: 'rows' }>;
+
+/** A state can be built at scale: it has generated rows, each with a history at scale. */
+export function assertScalable(state: StartingState): void {
+  const steps = perCloneSteps(state);
+  const missing = steps.filter((step): step is RowsStep => step.kind === 'rows' && !step.atScale);
+  if (!steps.some((step) => step.kind === 'rows')) throw new SetupError(`state ${state.name} has no generated rows to rehearse at scale`);
+  if (missing.length) throw new SetupError(`state ${state.name}: "${missing[0]!.label}" has no history at scale (generatedRows(label, rows, atScale) in the suite's states)`);
+}
+
+/** A copy of a state at one size, ready to deploy onto. */
+export interface ScaledState {
+  rows: number;
+  database: string;
+  drop(): Promise<void>;
+}
+
+/** How a size was built: rows loaded and the time it took (the rows' INSERTs, VACUUM ANALYZE, the copy it grew from). */
+export interface ScaleTiming {
+  rows: number;
+  loadedRows: number;
+  ms: number;
+}
+
+/**
+ * Builds a state at several sizes with its suite's set-based history (`generatedRows(…,
+ * atScale)`): slices of rows loaded side by side on `workers` connections, each an
+ * `INSERT … SELECT … generate_series`, then `VACUUM (ANALYZE)` so that the deploy meets pages
+ * as a long-lived table has them (hint bits set, statistics known) instead of paying for the
+ * load's first read. A size grows from a copy of the one below it when the state's steps allow
+ * (its rows are its last generated step), so N/4, N/2 and N cost about N rows, not 1.75 N.
+ * Each size is handed out as a fresh copy (`copy`), as many times as needed.
+ */
+export class ScaledStates {
+  private readonly built = new Map<number, string>();
+  readonly timings: ScaleTiming[] = [];
+
+  private constructor(
+    private readonly bench: Workbench,
+    private readonly state: StartingState,
+    private readonly workers: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  static async build(bench: Workbench, state: StartingState, sizes: readonly number[], workers: number, log: (line: string) => void): Promise<ScaledStates> {
+    assertScalable(state);
+    const scaled = new ScaledStates(bench, state, workers, log);
+    try {
+      await scaled.buildAll([...new Set(sizes)].sort((a, b) => a - b));
+    } catch (error) {
+      await scaled.close();
+      throw error;
+    }
+    return scaled;
+  }
+
+  /** A fresh copy of the state at `rows` (one of the built sizes). */
+  async copy(rows: number, label = `${this.state.name}_${rows}`): Promise<ScaledState> {
+    const template = this.built.get(rows);
+    if (!template) throw new Error(`no copy of ${this.state.name} at ${rows} rows was built`);
+    const database = await this.bench.databases.create(label, template, { fileCopy: true });
+    return { rows, database, drop: () => this.bench.databases.drop(database) };
+  }
+
+  async close(): Promise<void> {
+    for (const name of this.built.values()) await this.bench.databases.drop(name).catch(() => undefined);
+    this.built.clear();
+  }
+
+  private async buildAll(sizes: number[]): Promise<void> {
+    const steps = perCloneSteps(this.state);
+    const lastRows = steps.findLastIndex((step) => step.kind === 'rows');
+    // rows first, anything else after them: a size can grow from the one below it
+    const growable = steps.slice(0, lastRows + 1).every((step) => step.kind === 'rows');
+    let previous: { rows: number; database: string } | undefined;
+    for (const rows of sizes) {
+      const started = performance.now();
+      const from = growable && previous ? previous : undefined;
+      const database = from ? await this.bench.databases.create(`${this.state.name}_${rows}`, from.database, { fileCopy: true }) : (await this.bench.templates.cloneWithoutHistory(this.state, `${this.state.name}_${rows}`)).name;
+      try {
+        const slice = { from: from?.rows ?? 0, to: rows };
+        await withClient(this.bench.templates.connectionConfig(database), async (client) => {
+          const target = this.scaleTarget(client, database, slice);
+          if (from) {
+            for (const step of steps.slice(0, lastRows + 1)) await target.rows({ sql: [], summary: [] }, step as RowsStep);
+          } else {
+            await runStateSteps(this.state, steps.slice(0, lastRows + 1), [], this.bench.migrator, this.bench.anchor, target);
+          }
+          await client.query('VACUUM (ANALYZE)');
+        });
+      } catch (error) {
+        await this.bench.databases.drop(database).catch(() => undefined);
+        throw error;
+      }
+      this.built.set(rows, database);
+      const loadedRows = rows - (from?.rows ?? 0);
+      const ms = Math.round(performance.now() - started);
+      this.timings.push({ rows, loadedRows, ms });
+      this.log(`built ${this.state.name} at ${rows} rows (${loadedRows} loaded) in ${ms} ms, ${Math.round(loadedRows / Math.max(ms, 1) * 1000)} rows/s`);
+      previous = { rows, database };
+    }
+    // the steps after the rows (a constraint added NOT VALID, a stamp) go on every size
+    const rest = steps.slice(lastRows + 1);
+    if (rest.length) {
+      for (const [rows, database] of this.built) {
+        await withClient(this.bench.templates.connectionConfig(database), (client) =>
+          runStateSteps(this.state, rest, [], this.bench.migrator, this.bench.anchor, liveTarget(client, this.bench.migrator)).then(() => client.query('VACUUM (ANALYZE)')),
+        );
+        this.log(`completed ${this.state.name} at ${rows} rows: ${rest.length} step(s) after its rows`);
+      }
+    }
+  }
+
+  /** Steps on one database, the rows of `slice` loaded in slices side by side on several connections. */
+  private scaleTarget(client: pg.Client, database: string, slice: RowSlice): StateTarget {
+    return {
+      ...liveTarget(client, this.bench.migrator),
+      rows: (_rows, step) => this.load(database, step, slice),
+    };
+  }
+
+  private async load(database: string, step: RowsStep, range: RowSlice): Promise<void> {
+    const size = Math.max(1, Math.min(50_000, Math.ceil((range.to - range.from) / (this.workers * 4))));
+    const slices: RowSlice[] = [];
+    for (let from = range.from; from < range.to; from += size) slices.push({ from, to: Math.min(range.to, from + size) });
+    const worker = async () => {
+      const client = await connectClient(this.bench.templates.connectionConfig(database));
+      try {
+        for (let slice = slices.shift(); slice; slice = slices.shift()) {
+          try {
+            for (const sql of step.atScale!(slice).sql) await client.query(sql);
+          } catch (error) {
+            slices.length = 0;
+            throw new SetupError(`state ${this.state.name}, "${step.label}" at scale (rows ${slice.from}–${slice.to - 1}): ${errorMessage(error)}`);
+          }
+        }
+      } finally {
+        await client.end();
+      }
+    };
+    const results = await Promise.allSettled(Array.from({ length: Math.min(this.workers, slices.length) }, worker));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}

@@ -1,0 +1,38 @@
+import { parseSync } from 'libpg-query';
+import { deparseSync } from 'pgsql-deparser';
+
+/**
+ * Statements rewritten through PostgreSQL's own grammar: a parse tree changed, then printed
+ * back by pgsql-deparser and accepted only if it parses to the same tree (so a rewrite never
+ * says something the tree does not). Used by mutation testing and by the rehearsal's
+ * suggested rewrite.
+ */
+export function removeCommand(tree: Record<string, unknown>, k: number): Record<string, unknown> {
+  const copy = structuredClone(tree) as { AlterTableStmt: { cmds: unknown[] } };
+  copy.AlterTableStmt.cmds.splice(k, 1);
+  return copy;
+}
+
+/** The statement as PostgreSQL's grammar writes it, if it parses back to the same tree (else no mutant). */
+export function deparseChecked(tree: Record<string, unknown>): string | undefined {
+  const text = deparseSync({ version: 180000, stmts: [{ stmt: tree }] } as never);
+  try {
+    const back = parseSync(text).stmts?.[0]?.stmt as unknown as Record<string, unknown>;
+    return JSON.stringify(withoutLocations(back)) === JSON.stringify(withoutLocations(tree)) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tree without source positions and without the fields the parser leaves out when they hold a default (false, 0, ''). */
+function withoutLocations(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutLocations);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key, v]) => key !== 'location' && v !== false && v !== 0 && v !== '')
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, v]) => [key, withoutLocations(v)]),
+  );
+}
+
