@@ -48,7 +48,7 @@ function loadLines(load: LoadReport): string[] {
   for (const [name, p] of Object.entries(load.phases)) lines.push(`  ${name.padEnd(7)} ${String(p.writes).padStart(7)} ${ms(p.p50Ms).padStart(8)} ${ms(p.p99Ms).padStart(9)} ${ms(p.maxStallMs).padStart(10)} ${String(p.blocked).padStart(8)}`);
   lines.push(
     `  pile-up: up to ${load.pileUp.maxQueue} session(s) queued behind the migration; longest lock wait of a write ${ms(load.pileUp.maxStallMs)}; the migration waited ${ms(load.pileUp.migrationWaitMs)} for its locks${load.pileUp.readerHeldMs !== undefined ? `; the reader held ACCESS SHARE ${ms(load.pileUp.readerHeldMs)}` : ''}`,
-    `  deploy: ${load.converged ? 'converged' : 'did NOT converge'} after ${load.attempts.length} attempt(s)${load.attempts.length > 1 ? ` (${failedAttempts(load)})` : ''}${load.error ? `: ${load.error}` : ''}; ${load.holds.map((h) => `${modeName(h.mode)} on ${h.relation} seen held ${ms(h.ms)}`).join(', ') || 'no writer-blocking lock seen'}`,
+    `  deploy: ${load.converged ? 'converged' : 'did NOT converge'} after ${load.attempts.length} attempt(s)${load.attempts.length > 1 ? ` (${failedAttempts(load)})` : ''}${load.error ? `: ${load.error}` : ''}; ${load.holds.map((h) => `${modeName(h.mode)} on ${h.relation} held ${ms(h.ms)} under load`).join(', ') || 'no writer-blocking lock held'}`,
     `  ${load.flows} flow(s), ${load.writes} statement(s) checked against the model; ${load.samples} activity samples`,
   );
   return lines;

@@ -1,4 +1,5 @@
-import { lockWaits, sampledWaiting, type ActivitySample } from './activity-monitor.ts';
+import { lockWaits, sampledWaiting } from './activity-monitor.ts';
+import type { LockHold } from './lock-ledger.ts';
 import type { LoadRun } from './deploy-under-load.ts';
 import type { WriteTiming } from './gateway-writers.ts';
 import { blocksWriters, modeName, strength } from './lock-modes.ts';
@@ -35,12 +36,14 @@ export interface TimelineBar {
 export interface LoadSummary {
   phases: { before: PhaseStats; during: PhaseStats; after: PhaseStats };
   pileUp: PileUp;
-  /** Locks the deploy held that writers cannot get past, from the samples: relation, mode, ms. */
+  /** The writer-blocking locks the deploy held in the attempt that applied: relation, mode, ms. */
   holds: { relation: string; mode: string; ms: number }[];
   timeline: TimelineBar[];
 }
 
-export function summariseLoad(run: LoadRun): LoadSummary {
+/** The load run's numbers; `ledgerHolds` (the deploy's traced ledger) says which message takes which lock. */
+export function summariseLoad(run: LoadRun, ledgerHolds: readonly LockHold[]): LoadSummary {
+  const held = heldLocks(run, ledgerHolds);
   const during = (t: WriteTiming) => run.deployStart !== undefined && t.end >= run.deployStart && t.due <= run.deployEnd!;
   const phase = (t: WriteTiming) => (during(t) ? 'during' : run.deployStart === undefined || t.due < run.deployStart ? 'before' : 'after');
   const blocked = (t: WriteTiming) => sampledWaiting(run.samples, t.pid, t.start, t.end);
@@ -53,8 +56,8 @@ export function summariseLoad(run: LoadRun): LoadSummary {
       maxStallMs: round(Math.max(0, ...waitedOnLock.map((t) => t.latencyMs))),
       migrationWaitMs: round(lockWaits(run.samples, run.pids.migration).reduce((sum, w) => sum + (w.end - w.start), 0)),
     },
-    holds: sampledHolds(run),
-    timeline: timeline(run),
+    holds: held.map((h) => ({ relation: h.relation, mode: h.mode, ms: round(h.end - h.start) })),
+    timeline: timeline(run, held),
   };
 }
 
@@ -74,29 +77,31 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** Per relation, the strongest writer-blocking lock the deploy was seen holding, from first sighting to the end of its attempt. */
-function sampledHolds(run: LoadRun): LoadSummary['holds'] {
-  const attempts = run.deploy?.attempts ?? [];
-  const holds = new Map<string, { relation: string; mode: string; ms: number }>();
-  for (const attempt of attempts) {
-    const seen = new Map<string, number>();
-    for (const sample of run.samples) {
-      if (sample.t < attempt.start || sample.t > attempt.end) continue;
-      for (const lock of sample.backends.find((b) => b.pid === run.pids.migration)?.locks ?? []) {
-        if (lock.granted && blocksWriters(lock.mode) && !seen.has(`${lock.relation}/${lock.mode}`)) seen.set(`${lock.relation}/${lock.mode}`, sample.t);
-      }
-    }
-    for (const [key, since] of seen) {
-      const [relation, mode] = key.split('/') as [string, string];
-      const current = holds.get(relation);
-      const ms = round(attempt.end - since);
-      if (!current || strength(mode) > strength(current.mode) || (mode === current.mode && ms > current.ms)) holds.set(relation, { relation, mode, ms });
-    }
+/**
+ * When each writer-blocking lock of the ledger was held in the attempt that applied: from the
+ * message that takes it (once the monitor no longer saw the session waiting in it) to the end
+ * of its transaction. The ledger says which message takes which lock; the load run says when.
+ */
+function heldLocks(run: LoadRun, ledgerHolds: readonly LockHold[]): { relation: string; mode: string; start: number; end: number }[] {
+  const attempt = run.deploy?.attempts.find((a) => a.ok);
+  if (!attempt) return [];
+  const waits = lockWaits(run.samples, run.pids.migration);
+  const strongest = new Map<string, LockHold>();
+  for (const hold of ledgerHolds.filter((h) => blocksWriters(h.mode))) {
+    const current = strongest.get(hold.relation);
+    if (!current || strength(hold.mode) > strength(current.mode)) strongest.set(hold.relation, hold);
   }
-  return [...holds.values()];
+  return [...strongest.values()].flatMap((hold) => {
+    const index = attempt.events.findIndex((e) => e.step.name === hold.fromStep);
+    const taken = attempt.events[index];
+    if (!taken) return [];
+    const ended = attempt.events.slice(index).find((e) => e.txStatus === 'I') ?? attempt.events.at(-1)!;
+    const waited = waits.filter((w) => w.start <= taken.end && w.end >= taken.start).map((w) => w.end);
+    return [{ relation: hold.relation, mode: hold.mode, start: Math.max(taken.start, ...waited), end: ended.end }];
+  });
 }
 
-function timeline(run: LoadRun): TimelineBar[] {
+function timeline(run: LoadRun, held: ReturnType<typeof heldLocks>): TimelineBar[] {
   const bars: TimelineBar[] = [];
   if (run.reader) bars.push({ session: 'long reader', label: 'holds ACCESS SHARE', start: run.reader.start, end: run.reader.end, kind: 'hold' });
   const waits = lockWaits(run.samples, run.pids.migration);
@@ -107,23 +112,13 @@ function timeline(run: LoadRun): TimelineBar[] {
       return;
     }
     for (const wait of waits.filter((w) => w.end >= attempt.start && w.start <= attempt.end)) bars.push({ session: 'migration', label: `${name}waits for its lock`, start: Math.max(wait.start, attempt.start), end: Math.min(wait.end, attempt.end), kind: 'wait' });
-    const held = firstHeld(run.samples, run.pids.migration, attempt.start, attempt.end);
-    if (held) bars.push({ session: 'migration', label: `${name}holds ${modeName(held.mode)} on ${held.relation}`, start: held.t, end: attempt.end, kind: 'hold' });
+    for (const lock of held) bars.push({ session: 'migration', label: `${name}holds ${modeName(lock.mode)} on ${lock.relation}`, start: lock.start, end: lock.end, kind: 'hold' });
   });
   run.pids.writers.forEach((pid, i) => {
     const stalls = lockWaits(run.samples, pid).sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, 6).sort((a, b) => a.start - b.start);
     for (const stall of stalls) bars.push({ session: `writer ${i + 1}`, label: 'blocked', start: stall.start, end: Math.max(stall.end, stall.start + 1), kind: 'stall' });
   });
   return bars.map((bar) => ({ ...bar, start: round(bar.start), end: round(bar.end) }));
-}
-
-function firstHeld(samples: readonly ActivitySample[], pid: number, start: number, end: number): { t: number; relation: string; mode: string } | undefined {
-  for (const sample of samples) {
-    if (sample.t < start || sample.t > end) continue;
-    const lock = (sample.backends.find((b) => b.pid === pid)?.locks ?? []).filter((l) => l.granted && blocksWriters(l.mode)).sort((a, b) => strength(b.mode) - strength(a.mode))[0];
-    if (lock) return { t: sample.t, ...lock };
-  }
-  return undefined;
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -126,7 +126,7 @@ export function projectHolds(ledgers: Ledgers, prodRows: number): Projection[] {
 }
 
 /** The deploy under load at the largest size, on a fresh copy; every flow checked against the model. */
-export async function loadAt<Op>(rehearsal: Rehearsal<Op>, deployment: Deployment, lockTimeoutMs: number | undefined): Promise<{ load: LoadReport; failures: WriterFailure[] }> {
+export async function loadAt<Op>(rehearsal: Rehearsal<Op>, deployment: Deployment, ledger: Pick<SizeLedger, 'holds'>, lockTimeoutMs: number | undefined): Promise<{ load: LoadReport; failures: WriterFailure[] }> {
   const { context, options, state } = rehearsal;
   const rows = rehearsal.sizes.at(-1)!;
   const copy = await rehearsal.scaled.copy(rows, `load_${rows}`);
@@ -134,7 +134,7 @@ export async function loadAt<Op>(rehearsal: Rehearsal<Op>, deployment: Deploymen
     const config = context.bench.templates.connectionConfig(copy.database);
     const readerTables = context.suite.tables.map((t) => t.name);
     const run = await deployUnderLoad(context.suite, deployment, config, { ...options, readerTables, lockTimeoutMs, seed: context.config.seed, monitor: true, deploy: true });
-    const summary = summariseLoad(run);
+    const summary = summariseLoad(run, ledger.holds);
     const checked = await withClient(config, (client) => checkWriters(client, context.suite, state.name, run.cases, run.deploy));
     const attempts = (run.deploy?.attempts ?? []).map(({ start, end, ok, sqlstate, error }) => ({ start: round(start), end: round(end), ok, ...(sqlstate ? { sqlstate } : {}), ...(error ? { error } : {}) }));
     context.log(`deploy under load at ${rows} rows: ${attempts.length} attempt(s), ${run.deploy?.converged ? 'converged' : 'did not converge'}; writers: during p99 ${summary.phases.during.p99Ms} ms, longest stall ${summary.phases.during.maxStallMs} ms`);

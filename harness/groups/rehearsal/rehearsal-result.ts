@@ -30,7 +30,7 @@ export interface LoadReport {
   deployEnd?: number;
   phases: { before: PhaseStats; during: PhaseStats; after: PhaseStats };
   pileUp: PileUp & { readerHeldMs?: number };
-  /** The writer-blocking locks the deploy was seen holding (sampled): relation, mode, ms. */
+  /** The writer-blocking locks the deploy held in the attempt that applied (from its granting message to the end of its transaction). */
   holds: { relation: string; mode: string; ms: number }[];
   timeline: TimelineBar[];
   /** Flows run and checked against the model; statements timed. */

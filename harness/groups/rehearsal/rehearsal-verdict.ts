@@ -61,7 +61,7 @@ export async function trySuggestion<Op>(rehearsal: Rehearsal<Op>, largest: Measu
   const deployment: Deployment = rewrite ? { applied: (client) => context.bench.migrator.applied(client), planFor: rewrite.planFor } : chainDeployment(context.bench.migrator, context.bench.to);
   const ledgers = rewrite ? await ledgersAt(rehearsal, deployment) : undefined;
   const projection = ledgers ? projectHolds(ledgers, rehearsal.prodRows)[0] : undefined;
-  const measured = await loadAt(rehearsal, deployment, lockTimeoutMs);
+  const measured = await loadAt(rehearsal, deployment, ledgers?.median.at(-1) ?? largest, lockTimeoutMs);
   const hold = projection?.lockHeldMs ?? 0;
   const stallMs = Math.max(measured.load.phases.during.maxStallMs, round(hold + queueMs(options, lockTimeoutMs)));
   const ledger = ledgers?.median.at(-1);

@@ -32,7 +32,7 @@ export async function rehearse<Op>(context: GroupContext<Op>): Promise<Rehearsal
     const ledgers = await ledgersAt(rehearsal, deployment);
     const largest = ledgers.median.at(-1)!;
     const projections = projectHolds(ledgers, rehearsal.prodRows);
-    const { load, failures } = await loadAt(rehearsal, deployment, options.lockTimeoutMs);
+    const { load, failures } = await loadAt(rehearsal, deployment, largest, options.lockTimeoutMs);
     const budget = stallBudget(options, projections[0], load);
     const suggestion = budget && budget.stallMs > budget.maxMs ? await trySuggestion(rehearsal, largest, load) : undefined;
     const loaded = scaled.timings.reduce((sum, t) => sum + t.loadedRows, 0);
