@@ -3,6 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { traceLocks, type LockLedger } from '../harness/groups/rehearsal/lock-ledger.ts';
 import { fitLine, project } from '../harness/groups/rehearsal/projection.ts';
+import { ScaledStates } from '../harness/groups/rehearsal/scale-build.ts';
+import { generatedRows, migratedToBeforeTarget, type StartingState } from '../harness/suite.ts';
+import fc from 'fast-check';
 import { rehearse } from '../harness/groups/rehearsal/rehearsal.ts';
 import type { RehearsalReport } from '../harness/groups/rehearsal/rehearsal-result.ts';
 import { withClient } from '../harness/postgres/index.ts';
@@ -70,6 +73,24 @@ describe(`lock ledger (seed ${SEED})`, () => {
     const ledger = await ledgerOf(chainWith({ '0032_rewrite.sql': 'ALTER TABLE routing_outcomes ALTER COLUMN attempts TYPE bigint;\n' }), '0032');
     const rewrite = ledger.entries.find((e) => e.sql.includes('TYPE bigint'))!;
     expect(rewrite).toMatchObject({ rewrite: true, rewritten: ['routing_outcomes'] });
+  });
+});
+
+describe(`building a state at scale (seed ${SEED})`, () => {
+  it('a history at scale that breaks a foreign key is refused, whether triggers fire or are skipped for speed', async () => {
+    const state: StartingState = {
+      name: 'dangling',
+      story: 'outcomes pointing at inferences that do not exist',
+      expect: 'converge',
+      steps: [migratedToBeforeTarget(), generatedRows('dangling links', fc.constant({ sql: [], summary: [] }), (slice) => ({ sql: [`INSERT INTO routing_outcomes (id, request_id, decision_rule, inference_id) SELECT gen_random_uuid(), 'r' || g, 'explicit_model', gen_random_uuid() FROM generate_series(${slice.from}, ${slice.to - 1}) AS g`], summary: [] }))],
+    };
+    const withState = { ...suite, states: [state] };
+    const bench = await openWorkbench(withState, testConfig(withState, { states: ['dangling'] }));
+    try {
+      await expect(ScaledStates.build(bench, state, [100], 2, () => undefined)).rejects.toThrow(/state dangling.*(breaks foreign key routing_outcomes_inference_id_fkey: 100 row|violates foreign key constraint)/);
+    } finally {
+      await bench.close();
+    }
   });
 });
 

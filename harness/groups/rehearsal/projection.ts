@@ -56,7 +56,7 @@ export function project(relation: string, mode: string, points: readonly SizePoi
   if (sorted.length >= 3) {
     const largest = sorted.at(-1)!;
     const projectedMs = fitLine(sorted.slice(0, -1)).at(largest.rows);
-    projection.check = { rows: largest.rows, measuredMs: largest.ms, projectedMs: round(projectedMs), error: largest.ms === 0 ? 0 : round(Math.abs(projectedMs - largest.ms) / largest.ms, 3) };
+    projection.check = { rows: largest.rows, measuredMs: round(largest.ms), projectedMs: round(projectedMs), error: largest.ms === 0 ? 0 : round(Math.abs(projectedMs - largest.ms) / largest.ms, 3) };
   }
   return projection;
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { SetupError, errorMessage } from '../../errors.ts';
 import { connectClient, withClient } from '../../postgres/index.ts';
 import type { Workbench } from '../../run/workbench.ts';
+import { checkForeignKeys, skipTriggersIfSafe } from './bulk-load.ts';
 import { liveTarget, perCloneSteps, runStateSteps, type RowSlice, type StartingState, type StateStep, type StateTarget } from '../../states/index.ts';
 
 type RowsStep = Extract<StateStep, { kind: 'rows' }>;
@@ -31,7 +32,8 @@ export interface ScaleTiming {
 /**
  * Builds a state at several sizes with its suite's set-based history (`generatedRows(…,
  * atScale)`): slices of rows loaded side by side on `workers` connections, each an
- * `INSERT … SELECT … generate_series`, then `VACUUM (ANALYZE)` so that the deploy meets pages
+ * `INSERT … SELECT … generate_series` (triggers skipped and foreign keys checked once after,
+ * when that is safe: see bulk-load.ts), then `VACUUM (ANALYZE)` so that the deploy meets pages
  * as a long-lived table has them (hint bits set, statistics known) instead of paying for the
  * load's first read. A size grows from a copy of the one below it when the state's steps allow
  * (its rows are its last generated step), so N/4, N/2 and N cost about N rows, not 1.75 N.
@@ -129,9 +131,11 @@ export class ScaledStates {
     const size = Math.max(1, Math.min(50_000, Math.ceil((range.to - range.from) / (this.workers * 4))));
     const slices: RowSlice[] = [];
     for (let from = range.from; from < range.to; from += size) slices.push({ from, to: Math.min(range.to, from + size) });
+    let skipped = false;
     const worker = async () => {
       const client = await connectClient(this.bench.templates.connectionConfig(database));
       try {
+        skipped = (await skipTriggersIfSafe(client)) || skipped;
         for (let slice = slices.shift(); slice; slice = slices.shift()) {
           try {
             for (const sql of step.atScale!(slice).sql) await client.query(sql);
@@ -147,5 +151,6 @@ export class ScaledStates {
     const results = await Promise.allSettled(Array.from({ length: Math.min(this.workers, slices.length) }, worker));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    if (skipped) await withClient(this.bench.templates.connectionConfig(database), (client) => checkForeignKeys(client, this.state.name));
   }
 }
