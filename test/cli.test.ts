@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { inject, describe, expect, it } from 'vitest';
+import { inject, describe, expect, it, vi } from 'vitest';
+import { main } from '../harness/cli/main.ts';
 import { chainWith, migrationsDir, runCli, runCliWithoutDocker } from './helpers.ts';
 
 const url = () => inject('databaseUrl');
@@ -72,14 +73,38 @@ describe('constraint-harness command line', () => {
     ['an unreachable server', ['--url', 'postgres://u:hunter2@127.0.0.1:1/x'], /^constraint-harness: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/],
   ])('exits 2 with one line for %s', async (_label, args, message) => {
     const needsServer = !args.includes('--url');
-    const result = await runCli(['verify', ...(needsServer ? ['--url', url()] : []), '--runs', '1', ...args]);
+    // the command line run in this process (no new Node per case); the binary's own exit code is the next test's
+    const result = await runMain(['verify', ...(needsServer ? ['--url', url()] : []), '--runs', '1', ...args]);
     expect(result.code).toBe(2);
     const lines = result.stderr.trim().split('\n').filter((line) => !line.startsWith('constraint-harness verify:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     expect(result.stderr).not.toContain('hunter2');
   });
+
+  it('the binary exits 2 on a usage error, with the one line on stderr', async () => {
+    const result = await runCli(['verify', '--url', url(), '--runs', '1', '--states', 'nope']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^constraint-harness: unknown state "nope"/);
+  });
 });
+
+/** `main` in this process, its output captured: what the binary does, minus starting Node. */
+async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = { stdout: '', stderr: '' };
+  const capture = (stream: 'stdout' | 'stderr') =>
+    vi.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output[stream] += String(chunk);
+      return true;
+    });
+  const spies = [capture('stdout'), capture('stderr')];
+  try {
+    const code = await main(['node', 'constraint-harness', ...args], { signals: false });
+    return { code, ...output };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
 
 describe('a verdict is never PASSED unless something was proven', () => {
   const noIfExists = () => chainWith({ '0031_outcome_requires_inference.sql': "ALTER TABLE routing_outcomes ADD CONSTRAINT outcome_requires_inference_when_model_chosen CHECK (outcome_status IS NULL OR decision_rule_override IS NOT NULL OR decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL);\n" });

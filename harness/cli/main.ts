@@ -18,8 +18,9 @@ interface ReproFlags extends Omit<VerifyFlags, 'runs' | 'workers' | 'group'> {
  * failed (its counterexample is printed), 2 a usage or setup problem (one line says which).
  * The commands' code is loaded when a command runs, so `--help` starts in a blink.
  */
-export async function main(argv: string[]): Promise<number> {
-  installSignalHandlers();
+export async function main(argv: string[], options: { signals?: boolean } = {}): Promise<number> {
+  // the process's own Ctrl-C and SIGTERM; a caller that embeds the command line keeps its own
+  if (options.signals !== false) installSignalHandlers();
   let exitCode = 0;
   const program = new Command('constraint-harness')
     .description('Proves a PostgreSQL constraint migration safe from every starting state, under random application writes.')
@@ -81,6 +82,17 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (flags: Parameters<typeof import('./rehearse-command.ts').runRehearse>[0]) => {
       const { runRehearse } = await import('./rehearse-command.ts');
       exitCode = await runRehearse(flags);
+    });
+
+  program
+    .command('merge-reports')
+    .description('join the report.json of every shard of a run (verify --shard i/n --report DIR) into one report, with the verdict of the whole run')
+    .argument('<dirs...>', "the shards' report directories (or their report.json files)")
+    .option('--report <dir>', 'write the merged report.md, report.json and junit.xml there')
+    .option('--json', 'print the merged JSON document on stdout')
+    .action(async (dirs: string[], flags: { report?: string; json?: boolean }) => {
+      const { runMerge } = await import('./merge-command.ts');
+      exitCode = await runMerge(dirs, flags);
     });
 
   withProviderOptions(program.command('replay'))

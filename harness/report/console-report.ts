@@ -8,6 +8,7 @@ export function formatConsoleReport(report: VerifyReport): string {
   const width = Math.max(...report.states.map((state) => state.name.length), 5);
   const sent = report.migrations.format ? ` (${report.migrations.format} chain, runner ${report.migrations.runner})` : '';
   lines.push(`PostgreSQL ${report.postgres.version} (${report.postgres.provider}); migrations ${report.migrations.dir}${sent} up to ${report.migrations.to}; seed ${report.seed}`);
+  if (report.shard) lines.push(`shard ${report.shard.index}/${report.shard.count}: this shard's part of the run's ${report.shard.items} work items; \`merge-reports\` the shards' reports for the run's verdict`);
   lines.push('');
   for (const state of report.states) {
     const failed = state.properties.filter((property) => !property.ok);
@@ -36,7 +37,8 @@ export function formatConsoleReport(report: VerifyReport): string {
   }
   const total = report.states.reduce((sum, state) => sum + state.properties.length, 0) + (rehearsal?.properties.length ?? 0);
   const failedCount = failures.length + (rehearsal?.properties.filter((p) => !p.ok).length ?? 0);
-  lines.push('', `${report.ok ? 'PASSED' : 'FAILED'}: ${total - failedCount} of ${total} properties hold over ${report.states.length} state(s)${rehearsal ? ' and the deploy rehearsal' : ''} (seed ${report.seed})`);
+  const verdict = report.shard ? `SHARD ${report.shard.index}/${report.shard.count} ${report.ok ? 'PASSED' : 'FAILED'}` : report.ok ? 'PASSED' : 'FAILED';
+  lines.push('', `${verdict}: ${total - failedCount} of ${total} properties hold over ${report.states.length} state(s)${rehearsal ? ' and the deploy rehearsal' : ''} (seed ${report.seed})`);
   return lines.join('\n');
 }
 

@@ -16,8 +16,8 @@ export interface VerifyReport {
   targetConstraints?: { table: string; name: string; definition: string }[];
   /** Set when the run was interrupted (SIGINT/SIGTERM): the report holds what finished. */
   interrupted?: string;
-  /** Set when this is one shard of a run (`--shard i/n`); `merge-reports` joins them. */
-  shard?: Shard & { items: number };
+  /** Set when this is one shard of a run (`--shard i/n`): the run's item count and states in order; `merge-reports` joins them. */
+  shard?: Shard & { items: number; states: string[] };
   states: StateReport[];
   /** The deploy rehearsal at scale (`verify --rows N`). */
   rehearsal?: RehearsalReport;

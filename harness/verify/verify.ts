@@ -40,7 +40,7 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
   try {
     if (hooks.timings) Object.assign(hooks.timings, bench.timings);
     const context = { suite, bench, config, progress: hooks.progress, log };
-    const header = reportHeader(bench, config, all.length);
+    const header = reportHeader(bench, config, all.length, plan.states.map((state) => state.name));
     const results = new Map<WorkItem, ItemResult>();
     const remaining = new Map(plan.states.map((state) => [state.name, items.filter((item) => item.state === state).length]));
     const finishState = (state: StartingState) => {
@@ -58,10 +58,14 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
       remaining.set(item.state.name, left);
       if (left === 0) finishState(item.state);
     });
-    const states = plan.states.filter((state) => items.some((item) => item.state === state) || (!config.shard && skipped.has(state.name))).map((state) => stateReport(state, items, results, skipped));
+    // a state with no work at all (every group skipped, said why) is the first shard's to report
+    const reportsSkipped = !config.shard || config.shard.index === 1;
+    const states = plan.states.filter((state) => items.some((item) => item.state === state) || (reportsSkipped && skipped.has(state.name))).map((state) => stateReport(state, items, results, skipped));
     // the rehearsal is one piece of work: the first shard does it
     const rehearsed = rehearsal && (!config.shard || config.shard.index === 1) ? await rehearsal.rehearse(context) : undefined;
-    return { ok: verdictOf(states) && (rehearsed?.ok ?? true), ...header, finishedAt: new Date().toISOString(), states, ...(rehearsed ? { rehearsal: rehearsed } : {}) };
+    // a shard's verdict is its own work's (it may hold none); merge-reports gives the run's
+    const holds = config.shard ? states.every((state) => state.properties.every((p) => p.ok)) : verdictOf(states);
+    return { ok: holds && (rehearsed?.ok ?? true), ...header, finishedAt: new Date().toISOString(), states, ...(rehearsed ? { rehearsal: rehearsed } : {}) };
   } finally {
     await bench.close();
   }
@@ -110,14 +114,14 @@ function dedupe(properties: readonly PropertyResult[]): PropertyResult[] {
   });
 }
 
-function reportHeader(bench: Workbench, config: RunConfig, items: number): ReportHeader {
+function reportHeader(bench: Workbench, config: RunConfig, items: number, states: string[]): ReportHeader {
   return {
     postgres: { version: bench.server.version, provider: bench.server.provider },
     migrations: { dir: config.migrationsDir, to: bench.to, format: bench.migrator.chain.format, runner: bench.migrator.runner },
     seed: config.seed,
     runs: config.runs,
     targetConstraints: targetConstraints(bench),
-    ...(config.shard ? { shard: { ...config.shard, items } } : {}),
+    ...(config.shard ? { shard: { ...config.shard, items, states } } : {}),
   };
 }
 

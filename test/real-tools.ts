@@ -1,0 +1,94 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { ROOT } from './helpers.ts';
+
+/**
+ * The real migration tools the harness imitates: dbmate (the npm package's binary) and
+ * Alembic (a Python with `alembic` importable, e.g. Debian's python3-alembic). A machine
+ * without them skips their tests, saying so; CI sets REQUIRE_REAL_TOOLS=1 and installs them,
+ * so there a missing tool is a failure, not a skip.
+ */
+export const REQUIRED = process.env.REQUIRE_REAL_TOOLS === '1';
+
+export const DBMATE = path.join(ROOT, 'node_modules/.bin/dbmate');
+
+export function dbmateAvailable(): boolean {
+  try {
+    return existsSync(DBMATE) && /dbmate version/.test(execFileSync(DBMATE, ['--version'], { encoding: 'utf8' }));
+  } catch {
+    return false;
+  }
+}
+
+/** A Python that can `import alembic, psycopg2` (the one on PATH, else Debian's). */
+export function alembicPython(): string | undefined {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(python, ['-c', 'import alembic, psycopg2'], { stdio: 'ignore' });
+      return python;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A login role for the tools, its password stored with PostgreSQL's default 4096 SCRAM
+ * iterations: the harness gives its own superuser a one-iteration hash (fast connections),
+ * which Go's lib/pq (dbmate) refuses.
+ */
+export async function toolRole(adminUrl: string): Promise<{ url: (database: string) => string; drop(): Promise<void> }> {
+  const name = `ch_tools_${Math.random().toString(16).slice(2, 10)}`;
+  const password = Math.random().toString(36).slice(2);
+  const admin = new pg.Client(adminUrl);
+  await admin.connect();
+  try {
+    const version = Number((await admin.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
+    await admin.query(`${version >= 160000 ? 'SET scram_iterations = 4096; ' : ''}CREATE ROLE ${name} LOGIN SUPERUSER PASSWORD ${pg.escapeLiteral(password)}`);
+  } finally {
+    await admin.end();
+  }
+  const base = new URL(adminUrl);
+  return {
+    url: (database) => `postgres://${name}:${password}@${base.hostname}:${base.port}/${database}`,
+    async drop() {
+      const client = new pg.Client(adminUrl);
+      await client.connect();
+      await client.query(`DROP ROLE IF EXISTS ${name}`).finally(() => client.end());
+    },
+  };
+}
+
+/** The SQL of the repo's own chain, revision by revision, as (name, up, down). */
+export function repoChain(): { name: string; up: string; down: string }[] {
+  const dir = path.join(ROOT, 'migrations');
+  const downs: Record<string, string> = {
+    create_inferences: 'DROP TABLE inferences;',
+    create_routing_outcomes: 'DROP TABLE routing_outcomes;',
+    add_decision_rule_override: 'ALTER TABLE routing_outcomes DROP COLUMN decision_rule_override;',
+    outcome_requires_inference: 'ALTER TABLE routing_outcomes DROP CONSTRAINT IF EXISTS outcome_requires_inference_when_model_chosen;',
+  };
+  return readdirSync(dir)
+    .sort()
+    .map((file) => {
+      const name = file.replace(/^\d+_/, '').replace(/\.sql$/, '');
+      return { name, up: readFileSync(path.join(dir, file), 'utf8').trim(), down: downs[name]! };
+    });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
