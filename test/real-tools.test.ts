@@ -16,7 +16,7 @@ const PYTHON = alembicPython();
 const ORPHAN = `INSERT INTO routing_outcomes (id, request_id, decision_rule, outcome_status) VALUES (gen_random_uuid(), 'orphan', 'cheapest_clearing_floor', 'provider_error')`;
 
 if (!HAS_DBMATE || !PYTHON) {
-  const missing = [!HAS_DBMATE && 'dbmate (npm ci installs it)', !PYTHON && 'Alembic (apt-get install python3-alembic python3-psycopg2)'].filter(Boolean).join(' and ');
+  const missing = [!HAS_DBMATE && 'dbmate (npm install --no-save dbmate, or set DBMATE)', !PYTHON && 'Alembic (apt-get install python3-alembic python3-psycopg2)'].filter(Boolean).join(' and ');
   console.warn(`real-tools tests: ${missing} not found${REQUIRED ? '' : ': those tests are skipped'}`);
 }
 
@@ -47,7 +47,7 @@ describe.skipIf(!HAS_DBMATE && !REQUIRED)(`a chain written and deployed by the r
   const dbmate = (database: string, migrations: string) => run(DBMATE, ['--url', `${role.url(database)}?sslmode=disable`, '--migrations-dir', migrations, '--no-dump-schema', 'up']);
 
   beforeAll(async () => {
-    if (!HAS_DBMATE) throw new Error('REQUIRE_REAL_TOOLS=1 but dbmate does not run: npm ci installs it (with its optional @dbmate/<platform> binary)');
+    if (!HAS_DBMATE) throw new Error(`REQUIRE_REAL_TOOLS=1 but dbmate (${DBMATE}) does not run: npm install --no-save dbmate, or set DBMATE to its binary`);
     dir = tempDir('ch-dbmate-');
     for (const revision of repoChain()) {
       // dbmate names a file by the current second: a new one per second, as a person typing them would

@@ -13,11 +13,17 @@ import { ROOT } from './helpers.ts';
  */
 export const REQUIRED = process.env.REQUIRE_REAL_TOOLS === '1';
 
-export const DBMATE = path.join(ROOT, 'node_modules/.bin/dbmate');
+/**
+ * dbmate is not a devDependency: its npm wrapper lists a binary package per platform, and a
+ * registry that holds only some of them makes `npm ci` refuse the lockfile. `.ci/run` installs
+ * it beside the project and exports DBMATE; by hand: `npm install --no-save dbmate`, or any
+ * dbmate on PATH.
+ */
+export const DBMATE = process.env.DBMATE || (existsSync(path.join(ROOT, 'node_modules/.bin/dbmate')) ? path.join(ROOT, 'node_modules/.bin/dbmate') : 'dbmate');
 
 export function dbmateAvailable(): boolean {
   try {
-    return existsSync(DBMATE) && /dbmate version/.test(execFileSync(DBMATE, ['--version'], { encoding: 'utf8' }));
+    return /dbmate version/.test(execFileSync(DBMATE, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
   } catch {
     return false;
   }
