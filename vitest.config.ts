@@ -9,6 +9,7 @@ export default defineConfig({
     // two files at once: on 2 cores the test processes and PostgreSQL together keep both busy
     // (measured: 97 s with two, 105 s with three)
     maxWorkers: 2,
+    isolate: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: process.env.CI ? ['default', ['junit', { outputFile: 'out/junit/vitest.xml' }]] : ['default'],

@@ -3,8 +3,10 @@ import { loadSuite } from '../harness/cli/load-suite.ts';
 import type { BenchSuite } from './bench-context.ts';
 import { benchConcurrency } from './concurrency.ts';
 import { formatLines } from './measure.ts';
+import { benchMutation } from './mutation.ts';
 import { benchProviders } from './providers.ts';
 import { benchRehearsal } from './rehearsal.ts';
+import { benchSignOff } from './signoff.ts';
 import { benchStartup } from './startup.ts';
 import { benchWrites } from './writes.ts';
 
@@ -23,6 +25,8 @@ async function main(): Promise<void> {
   process.stdout.write('\n' + formatLines('Write path', await benchWrites(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Concurrency', await benchConcurrency(subject)) + '\n');
   if (suite.states.some((state) => state.steps.some((step) => step.kind === 'rows' && step.atScale))) process.stdout.write('\n' + formatLines('Deploy rehearsal', await benchRehearsal(subject)) + '\n');
+  process.stdout.write('\n' + formatLines('Sign-off', await benchSignOff(subject)) + '\n');
+  process.stdout.write('\n' + formatLines('Mutation testing', await benchMutation(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Providers', await benchProviders()) + '\n');
 }
 
@@ -34,6 +38,8 @@ async function only(section: string): Promise<void> {
     writes: async () => formatLines('Write path', await benchWrites(subject)),
     concurrency: async () => formatLines('Concurrency', await benchConcurrency(subject)),
     rehearsal: async () => formatLines('Deploy rehearsal', await benchRehearsal(subject)),
+    mutation: async () => formatLines('Mutation testing', await benchMutation(subject)),
+    signoff: async () => formatLines('Sign-off', await benchSignOff(subject)),
     providers: async () => formatLines('Providers', await benchProviders()),
   };
   if (!sections[section]) throw new Error(`--only: one of ${Object.keys(sections).join(', ')}`);

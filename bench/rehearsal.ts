@@ -1,8 +1,8 @@
 import os from 'node:os';
-import { deployUnderLoad } from '../harness/groups/rehearsal/deploy-under-load.ts';
-import { chainDeployment } from '../harness/groups/rehearsal/retrying-deploy.ts';
-import { rehearse } from '../harness/groups/rehearsal/rehearsal.ts';
-import { ScaledStates } from '../harness/groups/rehearsal/scale-build.ts';
+import { deployUnderLoad } from '../harness/rehearsal/deploy-under-load.ts';
+import { chainDeployment } from '../harness/rehearsal/retrying-deploy.ts';
+import { rehearse } from '../harness/rehearsal/rehearsal.ts';
+import { ScaledStates } from '../harness/states/scaled-states.ts';
 import { runConfig } from '../harness/run/run-config.ts';
 import { benchConfig, withWorkbench, type BenchSuite } from './bench-context.ts';
 import { median, type BenchLine } from './measure.ts';
@@ -22,7 +22,7 @@ export async function benchRehearsal({ suite }: BenchSuite): Promise<BenchLine[]
     const state = bench.states[0]!;
     const lines: BenchLine[] = [];
     const workers = Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
-    const scaled = await ScaledStates.build(bench, state, [ROWS], workers, () => undefined);
+    const scaled = await ScaledStates.build(bench.templates, state, [ROWS], workers, () => undefined);
     const [timing] = scaled.timings;
     lines.push({ name: `${state.name} built at ${ROWS} rows (INSERT … SELECT generate_series, ${workers} connections, VACUUM ANALYZE)`, value: timing!.ms / 1000, unit: 's', note: `${Math.round((ROWS / timing!.ms) * 1000)} rows/s; target < 15 s for 1,000,000` });
     try {

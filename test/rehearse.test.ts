@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { traceLocks, type LockLedger } from '../harness/groups/rehearsal/lock-ledger.ts';
-import { fitLine, project } from '../harness/groups/rehearsal/projection.ts';
-import { ScaledStates } from '../harness/groups/rehearsal/scale-build.ts';
+import { traceLocks, type LockLedger } from '../harness/rehearsal/lock-ledger.ts';
+import { fitLine, project } from '../harness/rehearsal/projection.ts';
+import { ScaledStates } from '../harness/states/scaled-states.ts';
 import { generatedRows, migratedToBeforeTarget, type StartingState } from '../harness/suite.ts';
 import fc from 'fast-check';
-import { rehearse } from '../harness/groups/rehearsal/rehearsal.ts';
-import type { RehearsalReport } from '../harness/groups/rehearsal/rehearsal-result.ts';
+import { rehearse } from '../harness/rehearsal/rehearsal.ts';
+import type { RehearsalReport } from '../harness/rehearsal/rehearsal-result.ts';
 import { withClient } from '../harness/postgres/index.ts';
 import { runConfig, type RehearsalConfig } from '../harness/run/run-config.ts';
 import { openWorkbench, type Workbench } from '../harness/run/workbench.ts';
@@ -87,7 +87,7 @@ describe(`building a state at scale (seed ${SEED})`, () => {
     const withState = { ...suite, states: [state] };
     const bench = await openWorkbench(withState, testConfig(withState, { states: ['dangling'] }));
     try {
-      await expect(ScaledStates.build(bench, state, [100], 2, () => undefined)).rejects.toThrow(/state dangling.*(breaks foreign key routing_outcomes_inference_id_fkey: 100 row|violates foreign key constraint)/);
+      await expect(ScaledStates.build(bench.templates, state, [100], 2, () => undefined)).rejects.toThrow(/state dangling.*(breaks foreign key routing_outcomes_inference_id_fkey: 100 row|violates foreign key constraint)/);
     } finally {
       await bench.close();
     }

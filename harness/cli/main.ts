@@ -4,14 +4,6 @@ import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdow
 import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions, GROUP_NAMES } from './options.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
-interface ReproFlags extends Omit<VerifyFlags, 'runs' | 'workers' | 'group'> {
-  state: string;
-  property?: string;
-  group?: 'writes' | 'concurrency';
-  seed: number;
-  path: string;
-  out?: string;
-}
 
 /**
  * Runs the command line; resolves to the exit code: 0 every property holds, 1 a property
@@ -54,7 +46,7 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
     .requiredOption('--seed <n>', 'the seed the failure printed', integer)
     .requiredOption('--path <path>', 'the path the failure printed', replayPath)
     .option('--out <file>', 'write the script to a file instead of stdout')
-    .action(async (flags: ReproFlags) => {
+    .action(async (flags: import('./repro-command.ts').ReproFlags) => {
       const { runRepro } = await import('./repro-command.ts');
       await runRepro(flags);
     });
@@ -130,4 +122,3 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
   }
 }
 
-export type { ReproFlags };

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { rehearsalState, rehearse } from '../groups/rehearsal/rehearsal.ts';
-import type { RehearsalReport } from '../groups/rehearsal/rehearsal-result.ts';
+import { rehearsalState, rehearse } from '../rehearsal/rehearsal.ts';
+import type { RehearsalReport } from '../rehearsal/rehearsal-result.ts';
 import { redactPasswords } from '../postgres/index.ts';
 import { formatRehearsalConsole, formatRehearsalMarkdown } from '../report/rehearsal-report.ts';
 import { runConfig, type RunConfig } from '../run/run-config.ts';

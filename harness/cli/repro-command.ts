@@ -3,9 +3,18 @@ import { SetupError } from '../errors.ts';
 import { chooseProvider, ScratchDatabases } from '../postgres/index.ts';
 import { reproduce } from '../repro/repro.ts';
 import { parseIsolationSpec, replayIsolationSpec } from '../sessions/index.ts';
-import type { ReproFlags } from './main.ts';
 import { loadSuite } from './load-suite.ts';
 import { configFromFlags, log, type VerifyFlags } from './verify-command.ts';
+
+/** The flags of `repro`: a failure as it printed it. */
+export interface ReproFlags extends Omit<VerifyFlags, 'runs' | 'workers' | 'group'> {
+  state: string;
+  property?: string;
+  group?: 'writes' | 'concurrency';
+  seed: number;
+  path: string;
+  out?: string;
+}
 
 /** `repro`: the failing run rebuilt and written as a script (stdout, or --out). */
 export async function runRepro(flags: ReproFlags): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Counterexample, PropertyResult } from '../run/property-result.ts';
-import { modeName } from '../groups/rehearsal/lock-modes.ts';
+import { modeName } from '../catalog/lock-modes.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** The readable summary `verify` prints on stdout. */

@@ -1,8 +1,8 @@
-import type { LedgerEntry, LockHold } from '../groups/rehearsal/lock-ledger.ts';
-import { modeName } from '../groups/rehearsal/lock-modes.ts';
-import type { TimelineBar } from '../groups/rehearsal/load-summary.ts';
-import type { Projection } from '../groups/rehearsal/projection.ts';
-import type { LoadReport, RehearsalReport } from '../groups/rehearsal/rehearsal-result.ts';
+import type { LedgerEntry, LockHold } from '../rehearsal/lock-ledger.ts';
+import { modeName } from '../catalog/lock-modes.ts';
+import type { TimelineBar } from '../rehearsal/load-summary.ts';
+import type { Projection } from '../rehearsal/projection.ts';
+import type { LoadReport, RehearsalReport } from '../rehearsal/rehearsal-result.ts';
 import { oneLine } from '../migrate/index.ts';
 import { formatFailure } from './console-report.ts';
 

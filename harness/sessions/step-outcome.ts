@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { SessionStep } from './session-step.ts';
 
 /** What one statement did: succeeded (with a row count) or raised an error. */
 export type StepOutcome =
@@ -70,7 +69,7 @@ export function formatActual(actual: StepOutcome): string {
  * thousands of times: a step marked `prepare` gets a name, so pg parses it once per
  * connection and afterwards only binds and executes it.
  */
-export function queryOf(step: Pick<SessionStep, 'sql' | 'parameters' | 'prepare'>): pg.QueryConfig | string {
+export function queryOf(step: { sql: string; parameters?: readonly unknown[]; prepare?: boolean }): pg.QueryConfig | string {
   const values = step.parameters as unknown[] | undefined;
   if (step.prepare) return { name: preparedName(step.sql), text: step.sql, values };
   return values?.length ? { text: step.sql, values } : step.sql;

@@ -1,5 +1,5 @@
 import type { MigrationOutcome } from '../check/migration-checks.ts';
-import type { RehearsalReport } from '../groups/rehearsal/rehearsal-result.ts';
+import type { RehearsalReport } from '../rehearsal/rehearsal-result.ts';
 import type { PropertyResult } from '../run/property-result.ts';
 import type { Shard } from '../run/run-config.ts';
 import type { Expectation } from '../states/index.ts';

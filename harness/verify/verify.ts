@@ -31,7 +31,7 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
   const log = hooks.log ?? (() => undefined);
   const plan = await planRun(suite, config);
   // the rehearsal's code (and the SQL printer it uses) loads only when it is asked for
-  const rehearsal = config.rehearsal ? await import('../groups/rehearsal/rehearsal.ts') : undefined;
+  const rehearsal = config.rehearsal ? await import('../rehearsal/rehearsal.ts') : undefined;
   if (config.rehearsal) rehearsal!.rehearsalState(suite, config.rehearsal);
   const { items: all, skipped } = workItems(suite, plan.states, config);
   assertSomethingSelected(all, config, skipped);

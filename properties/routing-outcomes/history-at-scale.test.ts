@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScaledStates } from '../../harness/groups/rehearsal/scale-build.ts';
+import { ScaledStates } from '../../harness/states/scaled-states.ts';
 import { withClient } from '../../harness/postgres/index.ts';
 import { openWorkbench, type Workbench } from '../../harness/run/workbench.ts';
 import type { StateStep } from '../../harness/states/index.ts';
@@ -23,7 +23,7 @@ describe(`the starting states at scale (${ROWS} rows) tell the same story (seed 
   afterAll(() => bench?.close());
 
   it.each(SCALED.map((state) => [state.name, state] as const))('%s', async (_name, state) => {
-    const scaled = await ScaledStates.build(bench, state, [ROWS], 2, () => undefined);
+    const scaled = await ScaledStates.build(bench.templates, state, [ROWS], 2, () => undefined);
     try {
       const copy = await scaled.copy(ROWS);
       try {

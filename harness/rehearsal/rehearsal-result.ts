@@ -1,8 +1,8 @@
-import type { PropertyResult } from '../../run/property-result.ts';
+import type { PropertyResult } from '../run/property-result.ts';
 import type { LedgerEntry, LedgerFlag, LockHold } from './lock-ledger.ts';
 import type { PhaseStats, PileUp, TimelineBar } from './load-summary.ts';
 import type { Projection } from './projection.ts';
-import type { ScaleTiming } from './scale-build.ts';
+import type { ScaleTiming } from '../states/scaled-states.ts';
 
 /** The lock ledger of one deploy at one size. */
 export interface SizeLedger {

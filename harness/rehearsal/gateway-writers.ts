@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import type pg from 'pg';
-import { SetupError } from '../../errors.ts';
-import type { HistoryEvent, WriterStepMeta } from '../../check/model.ts';
-import { World } from '../../check/world.ts';
-import { runSequentially, type Program } from '../../sessions/index.ts';
-import type { CaseStep, Suite } from '../../suite.ts';
-import { writerProgram } from '../writes/run-history.ts';
-import { FreshKeys } from '../writes/run-keys.ts';
+import { SetupError } from '../errors.ts';
+import type { HistoryEvent, WriterStepMeta } from '../check/model.ts';
+import { World } from '../check/world.ts';
+import { runSequentially, type Program } from '../sessions/index.ts';
+import type { CaseStep, Suite } from '../suite.ts';
+import { writerProgram } from '../groups/writes/run-history.ts';
+import { FreshKeys } from '../groups/writes/run-keys.ts';
 
 /** One flow a writer ran: its statements as events (session 0 of its own little history) and its keys. */
 export interface WriterCase {

@@ -1,14 +1,14 @@
 import os from 'node:os';
-import { SetupError } from '../../errors.ts';
-import type { GroupContext } from '../../run/group-context.ts';
-import type { RehearsalConfig } from '../../run/run-config.ts';
-import type { StartingState } from '../../states/index.ts';
-import type { Suite } from '../../suite.ts';
+import { SetupError } from '../errors.ts';
+import type { GroupContext } from '../run/group-context.ts';
+import type { RehearsalConfig } from '../run/run-config.ts';
+import type { StartingState } from '../states/index.ts';
+import type { Suite } from '../suite.ts';
 import { ledgersAt, loadAt, projectHolds, type Rehearsal } from './rehearsal-measure.ts';
 import type { RehearsalReport } from './rehearsal-result.ts';
 import { rehearsalProperties, stallBudget, trySuggestion } from './rehearsal-verdict.ts';
 import { chainDeployment } from './retrying-deploy.ts';
-import { assertScalable, ScaledStates } from './scale-build.ts';
+import { assertScalable, ScaledStates } from '../states/scaled-states.ts';
 
 /**
  * `rehearse`: the deploy of the pending revisions onto a state at production scale. The state
@@ -25,7 +25,7 @@ export async function rehearse<Op>(context: GroupContext<Op>): Promise<Rehearsal
   const state = rehearsalState(context.suite, options);
   const sizes = [...new Set([Math.max(1, Math.round(options.rows / 4)), Math.max(1, Math.round(options.rows / 2)), options.rows])];
   const workers = Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
-  const scaled = await ScaledStates.build(context.bench, state, sizes, workers, context.log);
+  const scaled = await ScaledStates.build(context.bench.templates, state, sizes, workers, context.log);
   try {
     const rehearsal: Rehearsal<Op> = { context, options, state, scaled, sizes, prodRows: options.prodRows ?? options.rows };
     const deployment = chainDeployment(context.bench.migrator, context.bench.to);

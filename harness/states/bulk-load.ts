@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { SetupError } from '../../errors.ts';
+import { SetupError } from '../errors.ts';
 
 /**
  * Loading a history at scale without firing triggers, as `pg_restore --disable-triggers` does:

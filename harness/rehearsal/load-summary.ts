@@ -1,8 +1,8 @@
-import { lockWaits, sampledWaiting } from './activity-monitor.ts';
+import { lockWaits, sampledWaiting } from '../sessions/activity-monitor.ts';
 import type { LockHold } from './lock-ledger.ts';
 import type { LoadRun } from './deploy-under-load.ts';
 import type { WriteTiming } from './gateway-writers.ts';
-import { blocksWriters, modeName, strength } from './lock-modes.ts';
+import { blocksWriters, modeName, strength } from '../catalog/lock-modes.ts';
 
 /** What the writers felt in one phase. */
 export interface PhaseStats {

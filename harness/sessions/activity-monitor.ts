@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import type { LockRef } from './ledger-probe.ts';
 
 /** One backend at one instant: what it waits on, who blocks it, and (for the sessions watched closely) its table locks. */
 export interface BackendSample {
@@ -8,7 +7,7 @@ export interface BackendSample {
   wait: string | null;
   /** pg_blocking_pids: the sessions it waits for, holding a conflicting lock or queued ahead of it. */
   blockers: number[];
-  locks?: (LockRef & { granted: boolean })[];
+  locks?: { relation: string; mode: string; granted: boolean }[];
 }
 
 export interface ActivitySample {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { planProgram, type MigrationPlan } from '../../migrate/index.ts';
-import { runSequentially } from '../../sessions/index.ts';
+import { planProgram, type MigrationPlan } from '../migrate/index.ts';
+import { runSequentially } from '../sessions/index.ts';
 import type { LedgerEntry, LockHold } from './lock-ledger.ts';
 
 /**

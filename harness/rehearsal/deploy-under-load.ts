@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { connectClient } from '../../postgres/index.ts';
-import type { Suite } from '../../suite.ts';
-import { ActivityMonitor, type ActivitySample } from './activity-monitor.ts';
+import { connectClient } from '../postgres/index.ts';
+import type { Suite } from '../suite.ts';
+import { ActivityMonitor, type ActivitySample } from '../sessions/activity-monitor.ts';
 import { flowSource, runWriter, type WriteTiming, type WriterCase } from './gateway-writers.ts';
 import { deployWithRetries, type Deployment, type DeployRun } from './retrying-deploy.ts';
 

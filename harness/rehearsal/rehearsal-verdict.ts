@@ -1,6 +1,6 @@
-import type { PropertyResult } from '../../run/property-result.ts';
-import type { RehearsalConfig } from '../../run/run-config.ts';
-import { modeName } from './lock-modes.ts';
+import type { PropertyResult } from '../run/property-result.ts';
+import type { RehearsalConfig } from '../run/run-config.ts';
+import { modeName } from '../catalog/lock-modes.ts';
 import { describeLock, strongestHolds } from './lock-ledger.ts';
 import type { Projection } from './projection.ts';
 import type { LoadReport, RehearsalReport, SuggestionReport } from './rehearsal-result.ts';

@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { planProgram, type MigrationPlan, type MigrationStepMeta } from '../../migrate/index.ts';
-import { outcomeOf, outcomeOfError, queryOf, statusAfter, transactionStatus, type SessionStep, type StepOutcome } from '../../sessions/index.ts';
-import { blocksReaders, blocksWriters, modeName, strength } from './lock-modes.ts';
-import { catalogProbe, type CatalogProbe, type LockRef } from './ledger-probe.ts';
+import { planProgram, type MigrationPlan, type MigrationStepMeta } from '../migrate/index.ts';
+import { outcomeOf, outcomeOfError, queryOf, statusAfter, transactionStatus, type SessionStep, type StepOutcome } from '../sessions/index.ts';
+import { blocksReaders, blocksWriters, modeName, strength } from '../catalog/lock-modes.ts';
+import { catalogProbe, type CatalogProbe, type LockRef } from '../catalog/session-probe.ts';
 
-export type { LockRef } from './ledger-probe.ts';
+export type { LockRef } from '../catalog/session-probe.ts';
 
 /** What one message of the deploy did, traced on its own session. */
 export interface LedgerEntry {

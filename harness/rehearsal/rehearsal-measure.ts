@@ -1,19 +1,19 @@
-import { SetupError } from '../../errors.ts';
+import { SetupError } from '../errors.ts';
 import type pg from 'pg';
-import { canNest, type MigrationPlan } from '../../migrate/index.ts';
-import { connectClient, withClient } from '../../postgres/index.ts';
-import type { GroupContext } from '../../run/group-context.ts';
-import type { RehearsalConfig } from '../../run/run-config.ts';
-import type { StartingState } from '../../states/index.ts';
+import { canNest, type MigrationPlan } from '../migrate/index.ts';
+import { connectClient, withClient } from '../postgres/index.ts';
+import type { GroupContext } from '../run/group-context.ts';
+import type { RehearsalConfig } from '../run/run-config.ts';
+import type { StartingState } from '../states/index.ts';
 import { deployUnderLoad } from './deploy-under-load.ts';
-import { blocksWriters, strength } from './lock-modes.ts';
+import { blocksWriters, strength } from '../catalog/lock-modes.ts';
 import { holdFrom, median, timeNested } from './hold-samples.ts';
 import { strongestHolds, traceLocks } from './lock-ledger.ts';
 import { summariseLoad } from './load-summary.ts';
 import { project, type Projection } from './projection.ts';
 import type { LoadReport, SizeLedger } from './rehearsal-result.ts';
 import type { Deployment } from './retrying-deploy.ts';
-import type { ScaledState, ScaledStates } from './scale-build.ts';
+import type { ScaledState, ScaledStates } from '../states/scaled-states.ts';
 import { checkWriters, type WriterFailure } from './writer-check.ts';
 
 /** A rehearsal's sizes and how they are measured: shared by the deploy under test and the suggested one. */

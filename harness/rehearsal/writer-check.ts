@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import type { Mismatch } from '../../check/model.ts';
-import { World } from '../../check/world.ts';
-import { formatActual, stepSql } from '../../sessions/index.ts';
-import type { Counterexample } from '../../run/property-result.ts';
-import type { Suite } from '../../suite.ts';
-import { checkRun } from '../writes/run-history.ts';
-import { readBackStatement, rowsToWorld } from '../writes/table-rows.ts';
+import type { Mismatch } from '../check/model.ts';
+import { World } from '../check/world.ts';
+import { formatActual, stepSql } from '../sessions/index.ts';
+import type { Counterexample } from '../run/property-result.ts';
+import type { Suite } from '../suite.ts';
+import { checkRun } from '../groups/writes/run-history.ts';
+import { readBackStatement, rowsToWorld } from '../groups/writes/table-rows.ts';
 import type { WriterCase } from './gateway-writers.ts';
 import { deploySession, type DeployRun } from './retrying-deploy.ts';
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { planMigrations, splitStatements, type Migration, type MigrationPlan, type Migrator, type SqlStatement } from '../../migrate/index.ts';
-import { deparseChecked, removeCommand } from '../../migrate/sql-rewrite.ts';
+import { planMigrations, splitStatements, type Migration, type MigrationPlan, type Migrator, type SqlStatement } from '../migrate/index.ts';
+import { deparseChecked, removeCommand } from '../migrate/sql-rewrite.ts';
 
 /** A deploy that keeps writers going: each validating ADD CONSTRAINT split into ADD … NOT VALID and a VALIDATE of its own. */
 export interface SuggestedRewrite {

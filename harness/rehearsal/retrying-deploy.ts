@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import type { HistoryEvent } from '../../check/model.ts';
-import type { MigrationSession } from '../../check/transactional-model.ts';
-import { planProgram, summarisePlanRun, type MigrationPlan, type Migrator } from '../../migrate/index.ts';
-import { runSequentially } from '../../sessions/index.ts';
+import type { HistoryEvent } from '../check/model.ts';
+import type { MigrationSession } from '../check/transactional-model.ts';
+import { planProgram, summarisePlanRun, type MigrationPlan, type Migrator } from '../migrate/index.ts';
+import { runSequentially } from '../sessions/index.ts';
 
 /** One try of the deploy: its messages, and why it stopped if it did not finish. */
 export interface DeployAttempt {

@@ -1,9 +1,10 @@
 import type pg from 'pg';
-import { SetupError, errorMessage } from '../../errors.ts';
-import { connectClient, withClient } from '../../postgres/index.ts';
-import type { Workbench } from '../../run/workbench.ts';
+import { SetupError, errorMessage } from '../errors.ts';
+import { connectClient, withClient } from '../postgres/index.ts';
 import { checkForeignKeys, skipTriggersIfSafe } from './bulk-load.ts';
-import { liveTarget, perCloneSteps, runStateSteps, type RowSlice, type StartingState, type StateStep, type StateTarget } from '../../states/index.ts';
+import { perCloneSteps, type RowSlice, type StartingState, type StateStep } from './starting-state.ts';
+import { liveTarget, runStateSteps, type StateTarget } from './state-steps.ts';
+import type { StateTemplates } from './state-templates.ts';
 
 type RowsStep = Extract<StateStep, { kind: 'rows' }>;
 
@@ -44,15 +45,15 @@ export class ScaledStates {
   readonly timings: ScaleTiming[] = [];
 
   private constructor(
-    private readonly bench: Workbench,
+    private readonly templates: StateTemplates,
     private readonly state: StartingState,
     private readonly workers: number,
     private readonly log: (line: string) => void,
   ) {}
 
-  static async build(bench: Workbench, state: StartingState, sizes: readonly number[], workers: number, log: (line: string) => void): Promise<ScaledStates> {
+  static async build(templates: StateTemplates, state: StartingState, sizes: readonly number[], workers: number, log: (line: string) => void): Promise<ScaledStates> {
     assertScalable(state);
-    const scaled = new ScaledStates(bench, state, workers, log);
+    const scaled = new ScaledStates(templates, state, workers, log);
     try {
       await scaled.buildAll([...new Set(sizes)].sort((a, b) => a - b));
     } catch (error) {
@@ -66,12 +67,12 @@ export class ScaledStates {
   async copy(rows: number, label = `${this.state.name}_${rows}`): Promise<ScaledState> {
     const template = this.built.get(rows);
     if (!template) throw new Error(`no copy of ${this.state.name} at ${rows} rows was built`);
-    const database = await this.bench.databases.create(label, template, { fileCopy: true });
-    return { rows, database, drop: () => this.bench.databases.drop(database) };
+    const database = await this.templates.databases.create(label, template, { fileCopy: true });
+    return { rows, database, drop: () => this.templates.databases.drop(database) };
   }
 
   async close(): Promise<void> {
-    for (const name of this.built.values()) await this.bench.databases.drop(name).catch(() => undefined);
+    for (const name of this.built.values()) await this.templates.databases.drop(name).catch(() => undefined);
     this.built.clear();
   }
 
@@ -84,20 +85,20 @@ export class ScaledStates {
     for (const rows of sizes) {
       const started = performance.now();
       const from = growable && previous ? previous : undefined;
-      const database = from ? await this.bench.databases.create(`${this.state.name}_${rows}`, from.database, { fileCopy: true }) : (await this.bench.templates.cloneWithoutHistory(this.state, `${this.state.name}_${rows}`)).name;
+      const database = from ? await this.templates.databases.create(`${this.state.name}_${rows}`, from.database, { fileCopy: true }) : (await this.templates.cloneWithoutHistory(this.state, `${this.state.name}_${rows}`)).name;
       try {
         const slice = { from: from?.rows ?? 0, to: rows };
-        await withClient(this.bench.templates.connectionConfig(database), async (client) => {
+        await withClient(this.templates.connectionConfig(database), async (client) => {
           const target = this.scaleTarget(client, database, slice);
           if (from) {
             for (const step of steps.slice(0, lastRows + 1)) await target.rows({ sql: [], summary: [] }, step as RowsStep);
           } else {
-            await runStateSteps(this.state, steps.slice(0, lastRows + 1), [], this.bench.migrator, this.bench.anchor, target);
+            await runStateSteps(this.state, steps.slice(0, lastRows + 1), [], this.templates.migrator, this.templates.anchor, target);
           }
           await client.query('VACUUM (ANALYZE)');
         });
       } catch (error) {
-        await this.bench.databases.drop(database).catch(() => undefined);
+        await this.templates.databases.drop(database).catch(() => undefined);
         throw error;
       }
       this.built.set(rows, database);
@@ -111,8 +112,8 @@ export class ScaledStates {
     const rest = steps.slice(lastRows + 1);
     if (rest.length) {
       for (const [rows, database] of this.built) {
-        await withClient(this.bench.templates.connectionConfig(database), (client) =>
-          runStateSteps(this.state, rest, [], this.bench.migrator, this.bench.anchor, liveTarget(client, this.bench.migrator)).then(() => client.query('VACUUM (ANALYZE)')),
+        await withClient(this.templates.connectionConfig(database), (client) =>
+          runStateSteps(this.state, rest, [], this.templates.migrator, this.templates.anchor, liveTarget(client, this.templates.migrator)).then(() => client.query('VACUUM (ANALYZE)')),
         );
         this.log(`completed ${this.state.name} at ${rows} rows: ${rest.length} step(s) after its rows`);
       }
@@ -122,7 +123,7 @@ export class ScaledStates {
   /** Steps on one database, the rows of `slice` loaded in slices side by side on several connections. */
   private scaleTarget(client: pg.Client, database: string, slice: RowSlice): StateTarget {
     return {
-      ...liveTarget(client, this.bench.migrator),
+      ...liveTarget(client, this.templates.migrator),
       rows: (_rows, step) => this.load(database, step, slice),
     };
   }
@@ -133,7 +134,7 @@ export class ScaledStates {
     for (let from = range.from; from < range.to; from += size) slices.push({ from, to: Math.min(range.to, from + size) });
     let skipped = false;
     const worker = async () => {
-      const client = await connectClient(this.bench.templates.connectionConfig(database));
+      const client = await connectClient(this.templates.connectionConfig(database));
       try {
         skipped = (await skipTriggersIfSafe(client)) || skipped;
         for (let slice = slices.shift(); slice; slice = slices.shift()) {
@@ -151,6 +152,6 @@ export class ScaledStates {
     const results = await Promise.allSettled(Array.from({ length: Math.min(this.workers, slices.length) }, worker));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    if (skipped) await withClient(this.bench.templates.connectionConfig(database), (client) => checkForeignKeys(client, this.state.name));
+    if (skipped) await withClient(this.templates.connectionConfig(database), (client) => checkForeignKeys(client, this.state.name));
   }
 }
