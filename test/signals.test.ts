@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EmbeddedPostgresProvider } from '../harness/postgres/index.ts';
 import { ROOT } from './helpers.ts';
 
 interface Interrupted {
@@ -55,6 +56,22 @@ describe('a clean stop on SIGINT and SIGTERM', () => {
       expect(report).toMatchObject({ ok: false, interrupted: signal });
       expect(existsSync(path.join(result.reportDir, 'report.md'))).toBe(true);
       expect(existsSync(path.join(result.reportDir, 'junit.xml'))).toBe(true);
+    }
+  });
+});
+
+describe('a run killed outright (SIGKILL) cannot clean up', () => {
+  it('the next embedded start stops the server it left and removes its directory', async () => {
+    const killed = await interrupt(['--runs', '500', '--group', 'migration', '--states', 'fresh,prod-drift'], /data directory/, 'SIGKILL', 0);
+    expect(killed.code, killed.stderr).toBeNull();
+    // what SIGKILL leaves: the directory (in memory under /dev/shm), and the server, still running
+    expect(leftovers(killed.dataDir).length, killed.stderr).toBeGreaterThan(0);
+    const server = await new EmbeddedPostgresProvider().start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(leftovers(killed.dataDir)).toEqual([]);
+    } finally {
+      await server.stop();
     }
   });
 });

