@@ -58,7 +58,7 @@ export async function deployUnderLoad<Op>(suite: Suite<Op>, deployment: Deployme
     const writers = await Promise.all(Array.from({ length: options.writers }, connect));
     const migration = await connect();
     const reader = options.longReaderMs !== undefined && options.deploy ? await connect() : undefined;
-    const monitor = options.monitor ? new ActivityMonitor((await connect()).client, [migration.pid, ...(reader ? [reader.pid] : [])], clock) : undefined;
+    const monitor = options.monitor ? new ActivityMonitor((await connect()).client, clock) : undefined;
     monitor?.start();
     let stop = false;
     const running = writers.map((w, i) => runWriter(w.client, w.pid, suite, flowSource(suite, options.seed, i), { writer: i, rate: options.rate, clock, stopped: () => stop }));

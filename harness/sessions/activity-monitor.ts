@@ -1,13 +1,12 @@
 import type pg from 'pg';
 
-/** One backend at one instant: what it waits on, who blocks it, and (for the sessions watched closely) its table locks. */
+/** One backend at one instant: what it waits on, and who blocks it. */
 export interface BackendSample {
   pid: number;
   /** pg_stat_activity.wait_event_type: `Lock` while it queues for a lock. */
   wait: string | null;
   /** pg_blocking_pids: the sessions it waits for, holding a conflicting lock or queued ahead of it. */
   blockers: number[];
-  locks?: { relation: string; mode: string; granted: boolean }[];
 }
 
 export interface ActivitySample {
@@ -17,10 +16,12 @@ export interface ActivitySample {
 }
 
 /**
- * Samples pg_stat_activity and pg_blocking_pids every `intervalMs` on a connection of its
- * own, and the table locks (granted or queued) of the sessions in `watched` (the migration,
- * the long reader): the pile-up behind a migration, seen the way PostgreSQL sees it. Only the
- * database under test is sampled, and only user tables (oid ≥ 16384) are listed.
+ * Samples pg_stat_activity every `intervalMs` on a connection of its own, with
+ * pg_blocking_pids of each backend that waits on a lock: the pile-up behind a migration, seen
+ * the way PostgreSQL sees it. Only the database under test is sampled. pg_blocking_pids takes
+ * the lock manager's shared state for a moment, so it is asked only of a waiting backend (one
+ * that does not wait has no blockers): the writers, who take locks all the time, do not queue
+ * behind the monitor. (The locks the migration holds come from the lock ledger, not from here.)
  */
 export class ActivityMonitor {
   readonly samples: ActivitySample[] = [];
@@ -29,7 +30,6 @@ export class ActivityMonitor {
 
   constructor(
     private readonly client: pg.ClientBase,
-    private readonly watched: readonly number[],
     private readonly clock: () => number,
     private readonly intervalMs = 10,
   ) {}
@@ -47,7 +47,7 @@ export class ActivityMonitor {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const started = this.clock();
-      const result = await this.client.query<BackendSample>({ name: 'ch_activity_sample', text: SAMPLE_SQL, values: [this.watched] });
+      const result = await this.client.query<BackendSample>({ name: 'ch_activity_sample', text: SAMPLE_SQL });
       this.samples.push({ t: (started + this.clock()) / 2, backends: result.rows });
       const wait = started + this.intervalMs - this.clock();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -55,12 +55,8 @@ export class ActivityMonitor {
   }
 }
 
-const SAMPLE_SQL = `SELECT a.pid, a.wait_event_type AS wait, pg_blocking_pids(a.pid) AS blockers,
-  CASE WHEN a.pid = ANY($1::int[]) THEN
-    (SELECT coalesce(json_agg(json_build_object('relation', l.relation::regclass::text, 'mode', l.mode, 'granted', l.granted)), '[]')
-       FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.relation >= 16384
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-  END AS locks
+const SAMPLE_SQL = `SELECT a.pid, a.wait_event_type AS wait,
+  CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) ELSE '{}'::int[] END AS blockers
 FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`;
 
 /** Intervals during which a backend was seen waiting on a lock, from consecutive samples. */
