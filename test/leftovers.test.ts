@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,14 +84,15 @@ describe('a chain that fails on an empty database is a verdict (exit 1), never a
 
   it('on the embedded provider: exit 1 every time, no server or directory left', async () => {
     const dir = broken();
-    const parents = [os.tmpdir(), '/dev/shm'].filter((dir) => existsSync(dir));
-    const tmp = () => parents.flatMap((parent) => readdirSync(parent).filter((name) => name.startsWith('constraint-harness-')).map((name) => path.join(parent, name)));
-    const dirsBefore = tmp();
     const runs = await Promise.all(Array.from({ length: 3 }, () => runCli(['verify', '--provider', 'embedded', '--migrations', dir, '--runs', '3', '--states', 'fresh,prod-drift,already-migrated'])));
+    // each run's own server and directory (other test files start servers of their own meanwhile)
+    const dataDirs = runs.map((run) => /data directory (\S+)/.exec(run.stderr)?.[1]);
     for (const run of runs) {
       expect(run.code, run.stderr).toBe(1);
       expect(run.stdout).toMatch(/✗ already-migrated \/ chain-applies-to-empty-database \(migration\) failed/);
     }
-    expect(tmp().filter((dir) => !dirsBefore.includes(dir))).toEqual([]);
+    expect(dataDirs.every((d) => d?.includes('constraint-harness-')), runs.map((r) => r.stderr).join('\n')).toBe(true);
+    const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
+    expect(dataDirs.filter((d) => existsSync(d!) || processes.some((p) => p.includes(d!)))).toEqual([]);
   });
 });
