@@ -32,6 +32,9 @@ export async function sharedServer(): Promise<{ server: PostgresServer; database
   return { server, databases: new ScratchDatabases(server), url };
 }
 
+/** How the tests start the command line: as its shebang and the npm scripts do (see bin/constraint-harness.js). */
+export const CLI: readonly string[] = ['--liftoff-only', path.join(ROOT, 'bin/constraint-harness.js')];
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -41,7 +44,7 @@ export interface CliResult {
 /** Runs the real command line, as a user would. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/constraint-harness.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -58,7 +61,7 @@ export function runCliWithoutDocker(args: string[]): Promise<CliResult> {
   if (!existsSync('/var/run/docker.sock') && !existsSync('/run/docker.sock')) return runCli(args, env);
   return new Promise((resolve) => {
     const script = 'mount -t tmpfs none /run && exec "$@"';
-    execFile('unshare', ['-m', 'sh', '-c', script, 'sh', process.execPath, path.join(ROOT, 'bin/constraint-harness.js'), ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
+    execFile('unshare', ['-m', 'sh', '-c', script, 'sh', process.execPath, ...CLI, ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });

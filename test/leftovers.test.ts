@@ -1,10 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresProvider, type PostgresServer } from '../harness/postgres/index.ts';
-import { chainWith, ROOT, runCli } from './helpers.ts';
+import { chainWith, CLI, ROOT, runCli } from './helpers.ts';
 
 /**
  * Nothing is left behind: not on a server the harness was pointed at (`--url`), whatever the
@@ -25,7 +24,7 @@ async function databases(): Promise<string[]> {
 }
 
 function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs: number): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/constraint-harness.js'), 'verify', '--url', url, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'verify', '--url', url, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let sent = false;
   child.stderr.on('data', (chunk: Buffer) => {

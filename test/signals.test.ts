@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedPostgresProvider } from '../harness/postgres/index.ts';
-import { ROOT } from './helpers.ts';
+import { CLI, ROOT } from './helpers.ts';
 
 interface Interrupted {
   code: number | null;
@@ -16,7 +16,7 @@ interface Interrupted {
 /** Starts `verify`, sends `signal` once stderr matches `when` (plus a delay), and waits for the exit. */
 function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs = 0): Promise<Interrupted> {
   const reportDir = mkdtempSync(path.join(os.tmpdir(), 'ch-signal-report-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/constraint-harness.js'), 'verify', '--report', reportDir, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'verify', '--report', reportDir, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let sent = false;
   child.stderr.on('data', (chunk: Buffer) => {
