@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,25 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Starts the command line, sends `signal` once its stderr matches `when` (plus `delayMs`), and
+ * waits for its exit: an interruption at a chosen phase.
+ */
+export function interruptCli(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs = 0): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let sent = false;
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (!sent && when.test(stderr)) {
+      sent = true;
+      setTimeout(() => child.kill(signal), delayMs);
+    }
+  });
+  child.stdout.resume();
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
 }
 
 /**

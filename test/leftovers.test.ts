@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresProvider, type PostgresServer } from '../harness/postgres/index.ts';
-import { chainWith, CLI, ROOT, runCli } from './helpers.ts';
+import { chainWith, interruptCli, runCli } from './helpers.ts';
 
 /**
  * Nothing is left behind: not on a server the harness was pointed at (`--url`), whatever the
@@ -24,18 +24,7 @@ async function databases(): Promise<string[]> {
 }
 
 function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs: number): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [...CLI, 'verify', '--url', url, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let sent = false;
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (!sent && when.test(stderr)) {
-      sent = true;
-      setTimeout(() => child.kill(signal), delayMs);
-    }
-  });
-  child.stdout.resume();
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  return interruptCli(['verify', '--url', url, ...args], when, signal, delayMs);
 }
 
 beforeAll(async () => {

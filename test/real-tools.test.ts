@@ -8,8 +8,8 @@ import { formatConsoleReport } from '../harness/report/console-report.ts';
 import { verify } from '../harness/verify/verify.ts';
 import { OLD_PREDICATE_SQL } from '../properties/routing-outcomes/domain.ts';
 import suite from '../properties/routing-outcomes/suite.ts';
-import { SEED, sharedServer, testConfig } from './helpers.ts';
-import { alembicPython, DBMATE, dbmateAvailable, repoChain, REQUIRED, run, tempDir, toolRole } from './real-tools.ts';
+import { SEED, testConfig } from './helpers.ts';
+import { alembicPython, DBMATE, dbmateAvailable, repoChain, REQUIRED, run, tempDir, toolServer } from './real-tools.ts';
 
 const HAS_DBMATE = dbmateAvailable();
 const PYTHON = alembicPython();
@@ -42,9 +42,8 @@ function expectSameDeploy(tool: { catalog: CatalogSnapshot; versions: string[] }
 
 describe.skipIf(!HAS_DBMATE && !REQUIRED)(`a chain written and deployed by the real dbmate (seed ${SEED})`, () => {
   let dir: string;
-  let role: Awaited<ReturnType<typeof toolRole>>;
-  let shared: Awaited<ReturnType<typeof sharedServer>>;
-  const dbmate = (database: string, migrations: string) => run(DBMATE, ['--url', `${role.url(database)}?sslmode=disable`, '--migrations-dir', migrations, '--no-dump-schema', 'up']);
+  let server: Awaited<ReturnType<typeof toolServer>>;
+  const dbmate = (database: string, migrations: string) => run(DBMATE, ['--url', `${server.url(database)}?sslmode=disable`, '--migrations-dir', migrations, '--no-dump-schema', 'up']);
 
   beforeAll(async () => {
     if (!HAS_DBMATE) throw new Error(`REQUIRE_REAL_TOOLS=1 but dbmate (${DBMATE}) does not run: npm install --no-save dbmate, or set DBMATE to its binary`);
@@ -59,13 +58,9 @@ describe.skipIf(!HAS_DBMATE && !REQUIRED)(`a chain written and deployed by the r
       expect(template).toMatch(/^-- migrate:up\n[\s\S]*-- migrate:down\n/);
       writeFileSync(file, template.replace('-- migrate:up\n', `-- migrate:up\n${revision.up}\n`).replace(/-- migrate:down\n/, `-- migrate:down\n${revision.down}\n`));
     }
-    shared = await sharedServer();
-    role = await toolRole(shared.url);
+    server = await toolServer();
   }, 60_000);
-  afterAll(async () => {
-    await shared?.databases.close();
-    await role?.drop();
-  });
+  afterAll(() => server?.close());
 
   it('verifies as dbmate wrote it, timestamps and all: every state does what it must', async () => {
     expect(readdirSync(dir).every((f) => /^\d{14}_\w+\.sql$/.test(f))).toBe(true);
@@ -90,7 +85,7 @@ describe.skipIf(!HAS_DBMATE && !REQUIRED)(`a chain written and deployed by the r
   });
 
   it('deploys exactly as dbmate does: the same catalog and schema_migrations, from empty, from PROD, and failing on orphans', async () => {
-    const { databases } = shared;
+    const { databases } = server;
     const migrator = new Migrator(await Chain.load(dir), 'dbmate');
     const [before, target] = migrator.chain.migrations.slice(-2).map((m) => m.revision) as [string, string];
     const firstThree = tempDir('ch-dbmate-head-');
@@ -130,8 +125,7 @@ describe.skipIf(!PYTHON && !REQUIRED)(`a chain written by the real Alembic, as i
   const REVISIONS = ['20260528_0001', '20260528_0002', '20260528_0030', '20260528_0031'];
   let project: string;
   let offline: string;
-  let role: Awaited<ReturnType<typeof toolRole>>;
-  let shared: Awaited<ReturnType<typeof sharedServer>>;
+  let server: Awaited<ReturnType<typeof toolServer>>;
   const alembic = (cwd: string, ...args: string[]) => run(PYTHON!, ['-m', 'alembic', ...args], { cwd });
   const setUrl = (cwd: string, url: string) => {
     const ini = path.join(cwd, 'alembic.ini');
@@ -161,13 +155,9 @@ describe.skipIf(!PYTHON && !REQUIRED)(`a chain written by the real Alembic, as i
     }
     offline = tempDir('ch-alembic-sql-');
     await printOffline(project, offline, REVISIONS);
-    shared = await sharedServer();
-    role = await toolRole(shared.url);
+    server = await toolServer();
   }, 60_000);
-  afterAll(async () => {
-    await shared?.databases.close();
-    await role?.drop();
-  });
+  afterAll(() => server?.close());
 
   it('verifies the offline SQL as Alembic printed it, revision ids and all: every state does what it must', async () => {
     expect(readFileSync(path.join(offline, '20260528_0031.sql'), 'utf8')).toMatch(/-- Running upgrade 20260528_0030 -> 20260528_0031[\s\S]*UPDATE alembic_version SET version_num='20260528_0031'/);
@@ -194,10 +184,10 @@ describe.skipIf(!PYTHON && !REQUIRED)(`a chain written by the real Alembic, as i
   });
 
   it('deploys as `alembic upgrade` does online: the same catalog and alembic_version, from empty and from PROD', async () => {
-    const { databases } = shared;
+    const { databases } = server;
     const migrator = new Migrator(await Chain.load(offline), 'psql');
     const online = async (database: string, to: string) => {
-      setUrl(project, role.url(database).replace(/^postgres:/, 'postgresql+psycopg2:'));
+      setUrl(project, server.url(database).replace(/^postgres:/, 'postgresql+psycopg2:'));
       const upgraded = await alembic(project, 'upgrade', to);
       expect(upgraded.code, upgraded.stderr).toBe(0);
     };

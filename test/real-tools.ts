@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { ROOT } from './helpers.ts';
+import type { ScratchDatabases } from '../harness/postgres/index.ts';
+import { ROOT, sharedServer } from './helpers.ts';
 
 /**
  * The real migration tools the harness imitates: dbmate (the npm package's binary) and
@@ -55,7 +56,7 @@ export function run(command: string, args: string[], options: { cwd?: string; en
  * iterations: the harness gives its own superuser a one-iteration hash (fast connections),
  * which Go's lib/pq (dbmate) refuses.
  */
-export async function toolRole(adminUrl: string): Promise<{ url: (database: string) => string; drop(): Promise<void> }> {
+async function toolRole(adminUrl: string): Promise<{ url: (database: string) => string; drop(): Promise<void> }> {
   const name = `ch_tools_${Math.random().toString(16).slice(2, 10)}`;
   const password = Math.random().toString(36).slice(2);
   const admin = new pg.Client(adminUrl);
@@ -98,3 +99,17 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+
+/** The test run's shared server as the tools reach it: scratch databases, and the tools' own role. */
+export async function toolServer(): Promise<{ databases: ScratchDatabases; url: (database: string) => string; close(): Promise<void> }> {
+  const shared = await sharedServer();
+  const role = await toolRole(shared.url);
+  return {
+    databases: shared.databases,
+    url: role.url,
+    async close() {
+      await shared.databases.close();
+      await role.drop();
+    },
+  };
+}

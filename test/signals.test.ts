@@ -1,10 +1,10 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedPostgresProvider } from '../harness/postgres/index.ts';
-import { CLI, ROOT } from './helpers.ts';
+import { interruptCli } from './helpers.ts';
 
 interface Interrupted {
   code: number | null;
@@ -13,23 +13,11 @@ interface Interrupted {
   reportDir: string;
 }
 
-/** Starts `verify`, sends `signal` once stderr matches `when` (plus a delay), and waits for the exit. */
-function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs = 0): Promise<Interrupted> {
+/** `verify` interrupted at a phase, with its report directory and its server's data directory. */
+async function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs = 0): Promise<Interrupted> {
   const reportDir = mkdtempSync(path.join(os.tmpdir(), 'ch-signal-report-'));
-  const child = spawn(process.execPath, [...CLI, 'verify', '--report', reportDir, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let sent = false;
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (!sent && when.test(stderr)) {
-      sent = true;
-      setTimeout(() => child.kill(signal), delayMs);
-    }
-  });
-  child.stdout.resume();
-  return new Promise((resolve) => {
-    child.on('exit', (code) => resolve({ code, stderr, reportDir, dataDir: /data directory (\S+)/.exec(stderr)?.[1] }));
-  });
+  const { code, stderr } = await interruptCli(['verify', '--report', reportDir, ...args], when, signal, delayMs);
+  return { code, stderr, reportDir, dataDir: /data directory (\S+)/.exec(stderr)?.[1] };
 }
 
 function leftovers(dataDir: string | undefined): string[] {
