@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -79,7 +80,7 @@ function servesFrom(pid: number, root: string): boolean {
 async function exited(pid: number, withinMs: number): Promise<boolean> {
   for (const deadline = Date.now() + withinMs; Date.now() < deadline; ) {
     if (!alive(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(25);
   }
   return !alive(pid);
 }

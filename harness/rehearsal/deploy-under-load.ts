@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { connectClient } from '../postgres/index.ts';
 import type { Suite } from '../suite.ts';
@@ -117,4 +118,3 @@ function holdAccessShare(client: pg.ClientBase, tables: readonly string[], ms: n
   return { locked: lockedPromise, done };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { SetupError } from '../errors.ts';
@@ -78,7 +79,7 @@ export async function runWriter<Op>(client: pg.ClientBase, pid: number, suite: S
   for (let k = 0; !options.stopped(); k++) {
     const due = started + (k * 1000) / options.rate;
     const wait = due - clock();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) await sleep(wait);
     if (options.stopped()) break;
     const flow = next();
     const keys = new FreshKeys();

@@ -31,8 +31,3 @@ export function holdFrom(hold: Pick<LockHold, 'fromStep'>, entries: readonly Led
   }
   return total;
 }
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)]!;
-}

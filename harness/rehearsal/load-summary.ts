@@ -3,6 +3,7 @@ import type { LockHold } from './lock-ledger.ts';
 import type { LoadRun } from './deploy-under-load.ts';
 import type { WriteTiming } from './gateway-writers.ts';
 import { blocksWriters, modeName, strength } from '../catalog/lock-modes.ts';
+import { percentile, round } from './numbers.ts';
 
 /** What the writers felt in one phase. */
 export interface PhaseStats {
@@ -72,10 +73,6 @@ function phaseStats(timings: readonly WriteTiming[], blocked: (t: WriteTiming) =
   };
 }
 
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 /**
  * When each writer-blocking lock of the ledger was held in the attempt that applied: from the
@@ -121,4 +118,3 @@ function timeline(run: LoadRun, held: ReturnType<typeof heldLocks>): TimelineBar
   return bars.map((bar) => ({ ...bar, start: round(bar.start), end: round(bar.end) }));
 }
 
-const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -3,6 +3,7 @@ import { planProgram, type MigrationPlan, type MigrationStepMeta } from '../migr
 import { outcomeOf, outcomeOfError, queryOf, statusAfter, transactionStatus, type SessionStep, type StepOutcome } from '../sessions/index.ts';
 import { blocksReaders, blocksWriters, modeName, strength } from '../catalog/lock-modes.ts';
 import { catalogProbe, type CatalogProbe, type LockRef } from '../catalog/session-probe.ts';
+import { round } from './numbers.ts';
 
 export type { LockRef } from '../catalog/session-probe.ts';
 
@@ -187,7 +188,6 @@ function withoutAt(hold: LockHold & { at: number }): LockHold {
   return rest;
 }
 
-const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** The strongest lock a ledger holds on each relation, longest first: what the summary says. */
 export function strongestHolds(ledger: Pick<LockLedger, 'holds'>): LockHold[] {

@@ -1,3 +1,5 @@
+import { round } from './numbers.ts';
+
 /** A measurement at one size: rows in the table and milliseconds a lock was held. */
 export interface SizePoint {
   rows: number;
@@ -61,4 +63,3 @@ export function project(relation: string, mode: string, points: readonly SizePoi
   return projection;
 }
 
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;

@@ -7,7 +7,7 @@ import type { RehearsalConfig } from '../run/run-config.ts';
 import type { StartingState } from '../states/index.ts';
 import { deployUnderLoad } from './deploy-under-load.ts';
 import { blocksWriters, strength } from '../catalog/lock-modes.ts';
-import { holdFrom, median, timeNested } from './hold-samples.ts';
+import { holdFrom, timeNested } from './hold-samples.ts';
 import { strongestHolds, traceLocks } from './lock-ledger.ts';
 import { summariseLoad } from './load-summary.ts';
 import { project, type Projection } from './projection.ts';
@@ -15,6 +15,7 @@ import type { LoadReport, SizeLedger } from './rehearsal-result.ts';
 import type { Deployment } from './retrying-deploy.ts';
 import type { ScaledState, ScaledStates } from '../states/scaled-states.ts';
 import { checkWriters, type WriterFailure } from './writer-check.ts';
+import { median, round } from './numbers.ts';
 
 /** A rehearsal's sizes and how they are measured: shared by the deploy under test and the suggested one. */
 export interface Rehearsal<Op> {
@@ -164,4 +165,3 @@ export async function loadAt<Op>(rehearsal: Rehearsal<Op>, deployment: Deploymen
   }
 }
 
-const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -8,6 +8,7 @@ import { ledgersAt, loadAt, projectHolds, type MeasuredLedger, type Rehearsal } 
 import { chainDeployment, type Deployment } from './retrying-deploy.ts';
 import { splitValidation } from './suggested-rewrite.ts';
 import type { WriterFailure } from './writer-check.ts';
+import { round } from './numbers.ts';
 
 export const DEPLOY_CONVERGES = 'deploy-converges-under-load';
 export const WRITES_UNDER_LOAD = 'writes-agree-with-model-under-load';
@@ -131,5 +132,4 @@ function budgetProperty(report: RehearsalReport, base: Pick<PropertyResult, 'gro
   };
 }
 
-const round = (ms: number) => Math.round(ms * 10) / 10;
 const seconds = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`);

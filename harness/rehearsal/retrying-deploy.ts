@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { HistoryEvent } from '../check/model.ts';
 import type { MigrationSession } from '../check/transactional-model.ts';
@@ -66,7 +67,7 @@ export async function deployWithRetries(client: pg.ClientBase, deployment: Deplo
       if (failure.sqlstate !== '55P03' || options.lockTimeoutMs === undefined) return { attempts, converged: false, error: failure.message };
       if (attempt >= options.retries) return { attempts, converged: false, error: `still timing out on its lock after ${attempts.length} attempt(s): ${failure.message}` };
       const backoff = (options.backoffMs ?? 100) * 2 ** attempt * (0.5 + options.random() / 2);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(backoff, 5_000)));
+      await sleep(Math.min(backoff, 5_000));
     }
   } finally {
     if (options.lockTimeoutMs !== undefined) await client.query('RESET lock_timeout').catch(() => undefined);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 
 /** One backend at one instant: what it waits on, and who blocks it. */
@@ -50,7 +51,7 @@ export class ActivityMonitor {
       const result = await this.client.query<BackendSample>({ name: 'ch_activity_sample', text: SAMPLE_SQL });
       this.samples.push({ t: (started + this.clock()) / 2, backends: result.rows });
       const wait = started + this.intervalMs - this.clock();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0) await sleep(wait);
     }
   }
 }

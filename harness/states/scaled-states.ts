@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { SetupError, errorMessage } from '../errors.ts';
-import { connectClient, withClient } from '../postgres/index.ts';
+import { withClient } from '../postgres/index.ts';
 import { checkForeignKeys, skipTriggersIfSafe } from './bulk-load.ts';
 import { perCloneSteps, type RowSlice, type StartingState, type StateStep } from './starting-state.ts';
 import { liveTarget, runStateSteps, type StateTarget } from './state-steps.ts';
@@ -133,9 +133,8 @@ export class ScaledStates {
     const slices: RowSlice[] = [];
     for (let from = range.from; from < range.to; from += size) slices.push({ from, to: Math.min(range.to, from + size) });
     let skipped = false;
-    const worker = async () => {
-      const client = await connectClient(this.templates.connectionConfig(database));
-      try {
+    const worker = () =>
+      withClient(this.templates.connectionConfig(database), async (client) => {
         skipped = (await skipTriggersIfSafe(client)) || skipped;
         for (let slice = slices.shift(); slice; slice = slices.shift()) {
           try {
@@ -145,10 +144,7 @@ export class ScaledStates {
             throw new SetupError(`state ${this.state.name}, "${step.label}" at scale (rows ${slice.from}–${slice.to - 1}): ${errorMessage(error)}`);
           }
         }
-      } finally {
-        await client.end();
-      }
-    };
+      });
     const results = await Promise.allSettled(Array.from({ length: Math.min(this.workers, slices.length) }, worker));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
