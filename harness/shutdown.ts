@@ -24,7 +24,6 @@ let receivedSignal: NodeJS.Signals | undefined;
 export function interruptedBy(): NodeJS.Signals | undefined {
   return receivedSignal;
 }
-const signalListeners = new Set<(signal: NodeJS.Signals) => void>();
 
 export interface CleanupHandle {
   /** Runs the cleanup now (once) and forgets it. */
@@ -50,12 +49,6 @@ export function registerCleanup(label: string, cleanup: AsyncCleanup, lastResort
       registrations.delete(registration);
     },
   };
-}
-
-/** Lets a long phase notice that the run is being interrupted (it should stop early). */
-export function onInterrupt(listener: (signal: NodeJS.Signals) => void): () => void {
-  signalListeners.add(listener);
-  return () => signalListeners.delete(listener);
 }
 
 /** Runs every registered cleanup, newest first; errors are reported, never thrown. */
@@ -98,7 +91,6 @@ export function installSignalHandlers(): void {
       if (stopping) return; // a second signal while cleaning up: keep cleaning
       receivedSignal = signal;
       process.stderr.write(`\nconstraint-harness: ${signal} received, cleaning up…\n`);
-      for (const listener of signalListeners) listener(signal);
       stopping = runAllCleanups().finally(() => process.exit(code));
     });
   }

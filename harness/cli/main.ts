@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions, GROUP_NAMES } from './options.ts';
+import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
+import { GROUPS } from '../run/property-result.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
 
@@ -22,7 +23,7 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
   withProviderOptions(withChainOptions(program.command('verify')))
     .description('build every starting state, migrate it, and check the properties')
     .option('--states <names>', 'comma-separated starting states (default: all)', list)
-    .option('--group <groups>', `comma-separated property groups: ${GROUP_NAMES.join(', ')} (default: all)`, groups)
+    .option('--group <groups>', `comma-separated property groups: ${GROUPS.join(', ')} (default: all)`, groups)
     .option('--property <name>', 'only the property of this name (a replay names the one that failed)')
     .option('--runs <n>', 'runs per property', positiveInteger, 100)
     .option('--seed <n>', 'seed for every property (default: random, always printed)', integer)

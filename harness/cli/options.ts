@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { GROUPS } from '../run/property-result.ts';
 
-/** The groups and runners, spelled here so that `--help` needs nothing heavier than commander. */
-export const GROUP_NAMES = ['migration', 'writes', 'concurrency'] as const;
+/** The runners, spelled here so that `--help` needs nothing heavier than commander. */
 export const RUNNER_NAMES = ['psql-single-transaction', 'psql', 'dbmate'] as const;
 
 /** Where PostgreSQL comes from: the same options for every command that needs a server. */
@@ -51,10 +51,10 @@ export function list(value: string): string[] {
   return items;
 }
 
-export function groups(value: string): (typeof GROUP_NAMES)[number][] {
+export function groups(value: string): (typeof GROUPS)[number][] {
   return list(value).map((group) => {
-    if (!(GROUP_NAMES as readonly string[]).includes(group)) throw new InvalidArgumentError(`unknown group "${group}" (groups: ${GROUP_NAMES.join(', ')})`);
-    return group as (typeof GROUP_NAMES)[number];
+    if (!(GROUPS as readonly string[]).includes(group)) throw new InvalidArgumentError(`unknown group "${group}" (groups: ${GROUPS.join(', ')})`);
+    return group as (typeof GROUPS)[number];
   });
 }
 

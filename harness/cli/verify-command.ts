@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { SetupError } from '../errors.ts';
 import { redactPasswords, type ProviderChoice } from '../postgres/index.ts';
-import type { PropertyGroup } from '../run/property-result.ts';
+import { GROUPS, type PropertyGroup } from '../run/property-result.ts';
 import { runConfig, type RehearsalConfig, type RunConfig, type Shard } from '../run/run-config.ts';
 import type { RunnerName } from '../migrate/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
@@ -74,7 +74,7 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
     runner: flags.runner,
     provider: { provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion, image: flags.image },
     states: flags.states,
-    groups: flags.group ?? ['migration', 'writes', 'concurrency'],
+    groups: flags.group ?? GROUPS,
     property: flags.property,
     runs: flags.runs,
     seed: flags.seed ?? Math.floor(Math.random() * 2 ** 31),

@@ -12,8 +12,3 @@ export interface Progress {
   start(state: string, property: string, group: PropertyGroup, runs: number): ProgressTask;
   stop(): void;
 }
-
-export const silentProgress: Progress = {
-  start: () => ({ tick: () => undefined, done: () => undefined }),
-  stop: () => undefined,
-};

@@ -1,6 +1,6 @@
 /** The groups `--group` selects, and the deploy rehearsal's own properties (`rehearse`, `verify --rows`). */
-export type PropertyGroup = 'migration' | 'writes' | 'concurrency' | 'rehearsal';
-export const GROUPS: readonly PropertyGroup[] = ['migration', 'writes', 'concurrency'];
+export const GROUPS = ['migration', 'writes', 'concurrency'] as const;
+export type PropertyGroup = (typeof GROUPS)[number] | 'rehearsal';
 
 /** The minimal failing case of a property, as a person reads it. */
 export interface Counterexample {

@@ -1,6 +1,6 @@
 import type { RunnerName } from '../migrate/index.ts';
 import type { ProviderChoice } from '../postgres/index.ts';
-import type { PropertyGroup } from './property-result.ts';
+import { GROUPS, type PropertyGroup } from './property-result.ts';
 
 /** A deterministic part of a run: `index` of `count` (1-based), for CI job matrices. */
 export interface Shard {
@@ -59,8 +59,7 @@ export interface RehearsalConfig {
 }
 
 export function runConfig(fields: Partial<RunConfig> & Pick<RunConfig, 'migrationsDir' | 'seed'>): RunConfig {
-  const groups: readonly PropertyGroup[] = ['migration', 'writes', 'concurrency'];
-  return Object.freeze({ provider: {}, groups, runs: 100, workers: 1, ...fields });
+  return Object.freeze({ provider: {}, groups: GROUPS, runs: 100, workers: 1, ...fields });
 }
 
 /** The failure a command is about. */

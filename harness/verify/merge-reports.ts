@@ -1,6 +1,6 @@
 import { SetupError } from '../errors.ts';
 import { LIVE_DEPLOY } from '../groups/concurrency/live-deploy.ts';
-import type { PropertyResult } from '../run/property-result.ts';
+import { GROUPS, type PropertyResult } from '../run/property-result.ts';
 import { verdictOf, type StateReport, type VerifyReport } from './verify-report.ts';
 import { CHAIN_APPLIES, REACHES_TARGET, STATE_BUILDS } from './work-items.ts';
 
@@ -65,7 +65,7 @@ function checkShards(inputs: readonly ShardInput[], count: number): void {
 /** A property's place in a state's report: the order of the state's work items. */
 function rank(property: PropertyResult): number {
   if (property.name === LIVE_DEPLOY) return 3;
-  return ['migration', 'writes', 'concurrency', 'rehearsal'].indexOf(property.group);
+  return [...GROUPS, 'rehearsal'].indexOf(property.group);
 }
 
 const ONCE = new Set([REACHES_TARGET, CHAIN_APPLIES, STATE_BUILDS]);
