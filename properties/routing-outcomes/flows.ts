@@ -8,7 +8,7 @@ import { fresh, type DecisionRef, type RoutingOperation } from './operations.ts'
  * its own, on one created before the schedule that other sessions may also act on, or on a
  * decision the state already held; in autocommit (the two-phase write) or in one transaction.
  */
-export type FlowKind = 'complete' | 'failover' | 'provider-error' | 'pre-dispatch' | 'complete-unlinked' | 'buggy-unlinked' | 'tamper-unlink' | 'tamper-override' | 'duplicate-insert' | 'buggy-insert-completed';
+export type FlowKind = 'complete' | 'failover' | 'provider-error' | 'pre-dispatch' | 'complete-unlinked' | 'buggy-unlinked' | 'tamper-unlink' | 'tamper-override' | 'overridden-unlinked' | 'duplicate-insert' | 'buggy-insert-completed';
 
 export type Target = { own: true } | { shared: 0 | 1 } | { existing: number; kind: 'in-flight' | 'final' };
 
@@ -60,6 +60,9 @@ export function flowOperations(flow: Flow, session: number, k = 0): RoutingOpera
       return [...insert, { kind: 'unlinkInference', d }];
     case 'tamper-override':
       return [...insert, { kind: 'overrideRule', d }, { kind: 'unlinkInference', d }];
+    case 'overridden-unlinked':
+      // an operator overrides the rule while the call is in flight; the override alone makes the unlinked ending valid
+      return [...insert, { kind: 'overrideRule', d }, { kind: 'completeUnlinked', d, stamped: true }];
     case 'duplicate-insert': {
       // two gateway replicas handling the same request: one insert wins, the other gets 23505
       const request = 'own' in flow.target ? DUPLICATED : d;
@@ -89,7 +92,7 @@ function sessionSteps(flows: readonly Flow[], session: number): CaseStep<Routing
   });
 }
 
-const FLOW_KINDS: readonly FlowKind[] = ['complete', 'failover', 'provider-error', 'pre-dispatch', 'complete-unlinked', 'buggy-unlinked', 'tamper-unlink', 'tamper-override', 'duplicate-insert', 'buggy-insert-completed'];
+const FLOW_KINDS: readonly FlowKind[] = ['complete', 'failover', 'provider-error', 'pre-dispatch', 'complete-unlinked', 'buggy-unlinked', 'tamper-unlink', 'tamper-override', 'overridden-unlinked', 'duplicate-insert', 'buggy-insert-completed'];
 /** Router-chosen decisions more often than not: that is where the constraint decides. */
 const rule = fc.oneof({ weight: 3, arbitrary: fc.constant<DecisionRule>('cheapest_clearing_floor') }, { weight: 2, arbitrary: fc.constantFrom(...RULES) });
 const target: fc.Arbitrary<Target> = fc.oneof(
