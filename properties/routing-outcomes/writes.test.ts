@@ -40,11 +40,21 @@ describe(`self-checks: stopping the chain at 0030 must make the suite fail (seed
     expect(property.counterexample?.replay).toMatch(/--states prod-drift --group writes --property write-path-agrees-with-model --seed \d+ --path [\d:]+/);
   });
 
-  it('staging: an orphan is committed, shrunk to at most two steps', async () => {
+  it('staging: an orphan is committed, shrunk to the shortest way to that orphan', async () => {
     const report = await verify(suite, config({ to: '0030', states: ['staging'], runs: 100 }));
     const property = writesOf(report, 'staging')!;
     expect(property.ok).toBe(false);
-    expect(property.counterexample!.steps.length).toBeLessThanOrEqual(2);
+    // an orphan-producing write and only what it needs: a row of the state (h3), or the steps
+    // that make the row it acts on (120 seeds measured: 1 step in 76, 2 in 43, 3 in 1, the
+    // third shape; no step of these can be removed and the orphan still be written)
+    const kinds = property.counterexample!.steps.map((step) => step.replace(/\(.*$/, '')).join(' ');
+    const minimal = [
+      /^(insertCompleted|completeUnlinked|failProviderUnlinked|unlinkInference|clearOverride)$/,
+      /^insertDecision (completeUnlinked|failProviderUnlinked)$/,
+      /^insertDecision preDispatchFail clearOverride$/,
+      /^insertDecision recordInference (completeDecision|failProvider) unlinkInference$/,
+    ];
+    expect(minimal.some((shape) => shape.test(kinds)), kinds).toBe(true);
     expect(property.counterexample!.steps.join(' ')).toMatch(/cheapest_clearing_floor|h\d/);
     expect(`${property.counterexample!.expected} / ${property.counterexample!.actual}`).toMatch(/^23514 outcome_requires_inference_when_model_chosen \/ commit|orphan committed/);
   });
