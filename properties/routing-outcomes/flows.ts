@@ -8,7 +8,8 @@ import { fresh, type DecisionRef, type RoutingOperation } from './operations.ts'
  * its own, on one created before the schedule that other sessions may also act on, or on a
  * decision the state already held; in autocommit (the two-phase write) or in one transaction.
  */
-export type FlowKind = 'complete' | 'failover' | 'provider-error' | 'pre-dispatch' | 'complete-unlinked' | 'buggy-unlinked' | 'tamper-unlink' | 'tamper-override' | 'overridden-unlinked' | 'duplicate-insert' | 'buggy-insert-completed';
+const FLOW_KINDS = ['complete', 'failover', 'provider-error', 'pre-dispatch', 'complete-unlinked', 'buggy-unlinked', 'tamper-unlink', 'tamper-override', 'overridden-unlinked', 'duplicate-insert', 'buggy-insert-completed'] as const;
+export type FlowKind = (typeof FLOW_KINDS)[number];
 
 export type Target = { own: true } | { shared: 0 | 1 } | { existing: number; kind: 'in-flight' | 'final' };
 
@@ -92,7 +93,6 @@ function sessionSteps(flows: readonly Flow[], session: number): CaseStep<Routing
   });
 }
 
-const FLOW_KINDS: readonly FlowKind[] = ['complete', 'failover', 'provider-error', 'pre-dispatch', 'complete-unlinked', 'buggy-unlinked', 'tamper-unlink', 'tamper-override', 'overridden-unlinked', 'duplicate-insert', 'buggy-insert-completed'];
 /** Router-chosen decisions more often than not: that is where the constraint decides. */
 const rule = fc.oneof({ weight: 3, arbitrary: fc.constant<DecisionRule>('cheapest_clearing_floor') }, { weight: 2, arbitrary: fc.constantFrom(...RULES) });
 const target: fc.Arbitrary<Target> = fc.oneof(

@@ -63,13 +63,13 @@ const lifecycle = fc.record({
   provider,
   failovers: fc.array(provider, { maxLength: 2 }),
   inference: fc.option(fc.constantFrom({ status: 'ok' as const, httpStatus: 200 }, { status: 'error' as const, httpStatus: 503 }), { nil: undefined, freq: 4 }),
-  // shrinking tries earlier endings first: the direct (unlinked) endings are the shortest
-  // way to a final row, so a failure found on a longer path can still shrink to them
-  // (the endings that link an inference count twice: most decisions end that way)
   // an operator's override while the decision is in flight (about one life in four; shrinks
   // away): the override alone then makes any ending valid, the unlinked ones included, which
   // is the only way a final success or provider error without an inference may commit
   overridden: fc.integer({ min: 0, max: 3 }).map((n) => n === 3),
+  // shrinking tries earlier endings first: the direct (unlinked) endings are the shortest
+  // way to a final row, so a failure found on a longer path can still shrink to them
+  // (the endings that link an inference count twice: most decisions end that way)
   ending: shrinkingFrom<Ending>('none', 'completeUnlinked', 'failProviderUnlinked', 'completeDecision', 'failProvider', 'preDispatchFail', 'completeDecision', 'failProvider'),
   // every disjunct of the rule alone, in some case: an override put on a row of any status, then
   // the link removed, leaves the override as the only reason the row is valid. (Repeated values
