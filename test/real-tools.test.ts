@@ -35,6 +35,19 @@ async function sql(databases: ScratchDatabases, database: string, ...statements:
   });
 }
 
+/**
+ * Two databases, `<tool>_tool_<name>` for the real tool and `<tool>_harness_<name>` for the
+ * harness, each brought to the same revision its own way, then `change` (drift, bad data)
+ * applied to both.
+ */
+async function preparedPair(databases: ScratchDatabases, [toolName, name]: [string, string], change: string, bring: Record<'tool' | 'harness', (database: string) => Promise<void>>): Promise<[string, string]> {
+  const [tool, ours] = [await databases.create(`${toolName}_tool_${name}`), await databases.create(`${toolName}_harness_${name}`)];
+  await bring.tool(tool);
+  await bring.harness(ours);
+  for (const db of [tool, ours]) await sql(databases, db, change);
+  return [tool, ours];
+}
+
 function expectSameDeploy(tool: { catalog: CatalogSnapshot; versions: string[] }, harness: { catalog: CatalogSnapshot; versions: string[] }): void {
   expect(diffCatalogs(tool.catalog, harness.catalog)).toEqual([]);
   expect(harness.versions).toEqual(tool.versions);
@@ -98,21 +111,21 @@ describe.skipIf(!HAS_DBMATE && !REQUIRED)(`a chain written and deployed by the r
     expect((await harness(harnessEmpty, target)).error).toBeUndefined();
     expectSameDeploy(await outcome(databases, toolEmpty, 'schema_migrations'), await outcome(databases, harnessEmpty, 'schema_migrations'));
 
+    const atRevisionBefore = (name: string, change: string) =>
+      preparedPair(databases, ['dbmate', name], change, {
+        tool: async (db) => expect((await dbmate(db, firstThree)).code).toBe(0),
+        harness: async (db) => expect((await harness(db, before)).error).toBeUndefined(),
+      });
+
     // PROD: at the revision before, the old predicate hand-applied, then the deploy
-    const [toolProd, harnessProd] = [await databases.create('dbmate_tool_prod'), await databases.create('dbmate_harness_prod')];
-    expect((await dbmate(toolProd, firstThree)).code).toBe(0);
-    expect((await harness(harnessProd, before)).error).toBeUndefined();
-    for (const db of [toolProd, harnessProd]) await sql(databases, db, OLD_PREDICATE_SQL);
+    const [toolProd, harnessProd] = await atRevisionBefore('prod', OLD_PREDICATE_SQL);
     expectSameDeploy(await outcome(databases, toolProd, 'schema_migrations'), await outcome(databases, harnessProd, 'schema_migrations'));
     expect((await dbmate(toolProd, dir)).code).toBe(0);
     expect((await harness(harnessProd, target)).error).toBeUndefined();
     expectSameDeploy(await outcome(databases, toolProd, 'schema_migrations'), await outcome(databases, harnessProd, 'schema_migrations'));
 
     // an orphan in the data: both fail on it and leave the database as it was
-    const [toolOrphan, harnessOrphan] = [await databases.create('dbmate_tool_orphan'), await databases.create('dbmate_harness_orphan')];
-    expect((await dbmate(toolOrphan, firstThree)).code).toBe(0);
-    expect((await harness(harnessOrphan, before)).error).toBeUndefined();
-    for (const db of [toolOrphan, harnessOrphan]) await sql(databases, db, ORPHAN);
+    const [toolOrphan, harnessOrphan] = await atRevisionBefore('orphan', ORPHAN);
     const failed = await dbmate(toolOrphan, dir);
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toMatch(/check constraint "outcome_requires_inference_when_model_chosen"/);
@@ -198,10 +211,10 @@ describe.skipIf(!PYTHON && !REQUIRED)(`a chain written by the real Alembic, as i
     expect((await harness(harnessEmpty, '20260528_0031')).error).toBeUndefined();
     expectSameDeploy(await outcome(databases, toolEmpty, 'alembic_version'), await outcome(databases, harnessEmpty, 'alembic_version'));
 
-    const [toolProd, harnessProd] = [await databases.create('alembic_tool_prod'), await databases.create('alembic_harness_prod')];
-    await online(toolProd, '20260528_0030');
-    expect((await harness(harnessProd, '20260528_0030')).error).toBeUndefined();
-    for (const db of [toolProd, harnessProd]) await sql(databases, db, OLD_PREDICATE_SQL);
+    const [toolProd, harnessProd] = await preparedPair(databases, ['alembic', 'prod'], OLD_PREDICATE_SQL, {
+      tool: (db) => online(db, '20260528_0030'),
+      harness: async (db) => expect((await harness(db, '20260528_0030')).error).toBeUndefined(),
+    });
     await online(toolProd, 'head');
     expect((await harness(harnessProd, '20260528_0031')).error).toBeUndefined();
     expectSameDeploy(await outcome(databases, toolProd, 'alembic_version'), await outcome(databases, harnessProd, 'alembic_version'));
