@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScratchDatabases, PostgresServer } from '../harness/postgres/index.ts';
-import { durationOf, InterleavingExecutor, type Program, type SessionStep } from '../harness/sessions/index.ts';
+import { InterleavingExecutor, type Program, type SessionStep } from '../harness/sessions/index.ts';
 import { sharedServer } from './helpers.ts';
 
 const step = (name: string, sql: string): SessionStep => ({ name, sql });
@@ -73,9 +73,11 @@ describe('the interleaving executor on plain tables', () => {
     const executor = await InterleavingExecutor.connect(server.connectionConfig(database), 1, { stepTimeoutMs: 300 });
     const events = await executor.run([program(step('sleep', 'SELECT pg_sleep(30)'), step('after', 'SELECT 1'))], [0, 0]);
     await executor.close();
+    // what the user sees: the step was cancelled by the executor's timeout (57014, timedOut), not by
+    // the server's own 30 s, and the session went on; no duration is compared with a bound taken
+    // from the timer that fired (a timer may fire a fraction of a millisecond early by the clock)
     expect(events[0]).toMatchObject({ timedOut: true, outcome: { kind: 'error', sqlstate: '57014' } });
-    expect(durationOf(events[0]!)).toBeGreaterThanOrEqual(300);
-    expect(durationOf(events[0]!)).toBeLessThan(10_000);
+    expect(events[0]!.outcome.kind === 'error' && events[0]!.outcome.message).toMatch(/canceling statement due to user request/);
     expect(events[1]!.outcome).toEqual({ kind: 'ok', rows: 1 });
   });
 });

@@ -44,7 +44,7 @@ export function stallBudget(options: RehearsalConfig, headline: Projection | und
  * the deploy waited for its lock, or a long reader is rehearsed), through the same ledger,
  * projection and load as the deploy under test.
  */
-export async function trySuggestion<Op>(rehearsal: Rehearsal<Op>, largest: MeasuredLedger, load: LoadReport): Promise<SuggestionReport> {
+export async function trySuggestion<Op>(rehearsal: Rehearsal<Op>, largest: MeasuredLedger, headline: Projection | undefined, load: LoadReport): Promise<SuggestionReport> {
   const { context, options } = rehearsal;
   const waited = options.longReaderMs !== undefined || load.pileUp.migrationWaitMs > 0;
   const lockTimeoutMs = options.lockTimeoutMs ?? (waited ? Math.max(10, Math.min(200, Math.floor((options.maxWriteStallMs ?? 400) / 2))) : undefined);
@@ -55,13 +55,16 @@ export async function trySuggestion<Op>(rehearsal: Rehearsal<Op>, largest: Measu
     const worst = strongestHolds(largest).find((h) => h.blocksWriters);
     const entry = largest.statements.find((s) => s.step === worst?.fromStep);
     const cause = entry?.rewrite ? 'rewrites the table' : entry?.validated ? 'scans the table to validate' : 'holds it';
-    changes.push(worst ? `${describeLock(worst)} is held ${worst.heldMs} ms from ${worst.fromStep}, which ${cause}: the harness has no rewrite of it to measure` : 'no lock that blocks writers: the stall comes from elsewhere');
+    const projected = headline && worst && headline.relation === worst.relation && headline.mode === worst.mode ? `, ~${seconds(headline.lockHeldMs)} projected at ${rehearsal.prodRows} rows` : '';
+    changes.push(worst ? `${describeLock(worst)} is held ${worst.heldMs} ms at ${largest.rows} rows${projected} from ${worst.fromStep}, which ${cause}: the harness has no rewrite of it to measure` : 'no lock that blocks writers: the stall comes from elsewhere');
     return { changes, retries: options.retries };
   }
   context.log(`rehearsing the suggested deploy: ${changes.join('; ')}`);
   const deployment: Deployment = rewrite ? { applied: (client) => context.bench.migrator.applied(client), planFor: rewrite.planFor } : chainDeployment(context.bench.migrator, context.bench.to);
   const ledgers = rewrite ? await ledgersAt(rehearsal, deployment) : undefined;
-  const projection = ledgers ? projectHolds(ledgers, rehearsal.prodRows)[0] : undefined;
+  // without a rewrite the statements are the deploy's own: at PROD's size they hold their lock as
+  // long as the deploy's projection says, lock timeout or not (a timeout shortens the queue, not the hold)
+  const projection = ledgers ? projectHolds(ledgers, rehearsal.prodRows)[0] : headline;
   const measured = await loadAt(rehearsal, deployment, ledgers?.median.at(-1) ?? largest, lockTimeoutMs);
   const hold = projection?.lockHeldMs ?? 0;
   const stallMs = Math.max(measured.load.phases.during.maxStallMs, round(hold + queueMs(options, lockTimeoutMs)));

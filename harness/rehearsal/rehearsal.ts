@@ -34,7 +34,7 @@ export async function rehearse<Op>(context: GroupContext<Op>): Promise<Rehearsal
     const projections = projectHolds(ledgers, rehearsal.prodRows);
     const { load, failures } = await loadAt(rehearsal, deployment, largest, options.lockTimeoutMs);
     const budget = stallBudget(options, projections[0], load);
-    const suggestion = budget && budget.stallMs > budget.maxMs ? await trySuggestion(rehearsal, largest, load) : undefined;
+    const suggestion = budget && budget.stallMs > budget.maxMs ? await trySuggestion(rehearsal, largest, projections[0], load) : undefined;
     const loaded = scaled.timings.reduce((sum, t) => sum + t.loadedRows, 0);
     const buildMs = scaled.timings.reduce((sum, t) => sum + t.ms, 0);
     const report: RehearsalReport = {
