@@ -48,6 +48,12 @@ describe('constraint-harness command line', () => {
     expect(result.stdout).toMatch(/actual: +failed-atomically: 0031_outcome_requires_inference\.sql:1: 42710/);
     expect(result.stdout).toMatch(/replay: +npx constraint-harness verify --states prod-drift --group migration --property outcome-as-expected --seed 11 --path \S+ --migrations \S+ --url <the same server>/);
     expect(result.stdout).toMatch(/^FAILED: /m);
+    // the replay runs exactly the property it names: one of the state's four migration checks
+    const replay = /replay: +npx constraint-harness (.*)$/m.exec(result.stdout)![1]!.split(' ').map((arg) => (arg === '<the' ? url() : arg)).filter((arg) => arg !== 'same' && arg !== 'server>');
+    const replayed = await runCli([...replay, '--json']);
+    expect(replayed.code, replayed.stderr).toBe(1);
+    const state = JSON.parse(replayed.stdout).states[0];
+    expect(state.properties.map((p: { name: string; ok: boolean }) => [p.name, p.ok])).toEqual([['outcome-as-expected', false]]);
   });
 
   it('asks for a container runtime in one line when there is none, and points to the embedded provider', async () => {
