@@ -1,6 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
@@ -86,9 +85,14 @@ export function runCliWithoutDocker(args: string[]): Promise<CliResult> {
   });
 }
 
+/** A new temporary folder under the test run's scratch folder (removed when the run ends). */
+export function scratchDir(prefix: string): string {
+  return mkdtempSync(path.join(inject('scratchRoot'), prefix));
+}
+
 /** A temporary migrations directory holding the given files. */
 export function migrationsDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ch-migrations-'));
+  const dir = scratchDir('ch-migrations-');
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
   return dir;

@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { formatConsoleReport } from '../harness/report/console-report.ts';
 import { verify } from '../harness/verify/verify.ts';
 import suite from '../properties/routing-outcomes/suite.ts';
-import { ROOT, runCli, SEED, testConfig } from './helpers.ts';
+import { ROOT, runCli, scratchDir, SEED, testConfig } from './helpers.ts';
 import { alembicPython } from './real-tools.ts';
 
 /**
@@ -27,7 +26,7 @@ describe(`reports and secrets (seed ${SEED})`, () => {
     const url = inject('databaseUrl');
     const password = decodeURIComponent(new URL(url).password);
     expect(password.length).toBeGreaterThan(8);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ch-report-'));
+    const dir = scratchDir('ch-report-');
     const result = await runCli(['verify', '--url', url, '--to', '0030', '--states', 'prod-drift,stamped-not-run', '--runs', '20', '--report', dir, '--json']);
     expect(result.code).toBe(1);
     const json = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
@@ -48,7 +47,7 @@ describe(`reports and secrets (seed ${SEED})`, () => {
   });
 
   it('names the target constraint as PostgreSQL prints it', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ch-report-'));
+    const dir = scratchDir('ch-report-');
     const result = await runCli(['verify', '--url', inject('databaseUrl'), '--group', 'migration', '--states', 'fresh', '--runs', '1', '--report', dir]);
     expect(result.code).toBe(0);
     expect(existsSync(path.join(dir, 'junit.xml'))).toBe(true);

@@ -1,10 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { ScratchDatabases } from '../harness/postgres/index.ts';
-import { ROOT, sharedServer } from './helpers.ts';
+import { ROOT, scratchDir, sharedServer } from './helpers.ts';
 
 /**
  * The real migration tools the harness imitates: dbmate (the npm package's binary) and
@@ -96,7 +95,7 @@ export function repoChain(): { name: string; up: string; down: string }[] {
 }
 
 export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  return scratchDir(prefix);
 }
 
 

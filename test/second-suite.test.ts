@@ -1,15 +1,14 @@
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatConsoleReport } from '../harness/report/console-report.ts';
 import { verify } from '../harness/verify/verify.ts';
 import suite from './fixtures/suites/accounts-unique-email/suite.ts';
-import { SEED, testConfig } from './helpers.ts';
+import { scratchDir, SEED, testConfig } from './helpers.ts';
 
 /** The suite's chain with its migration under test replaced. */
 function faultyChain(constraint: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ch-accounts-'));
+  const dir = scratchDir('ch-accounts-');
   for (const file of readdirSync(suite.migrationsDir)) copyFileSync(path.join(suite.migrationsDir, file), path.join(dir, file));
   writeFileSync(path.join(dir, '0002_unique_email_per_tenant.sql'), `ALTER TABLE accounts DROP CONSTRAINT IF EXISTS accounts_tenant_email_key;\nALTER TABLE accounts ADD CONSTRAINT accounts_tenant_email_key ${constraint};\n`);
   return dir;

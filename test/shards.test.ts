@@ -1,12 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { writeReports } from '../harness/report/write-reports.ts';
 import { verify } from '../harness/verify/verify.ts';
 import type { VerifyReport } from '../harness/verify/verify-report.ts';
 import suite from '../properties/routing-outcomes/suite.ts';
-import { runCli, SEED, testConfig } from './helpers.ts';
+import { runCli, scratchDir, SEED, testConfig } from './helpers.ts';
 
 const STATES = ['fresh', 'prod-drift', 'unrepaired-orphans', 'stamped-not-run'];
 const config = (shard?: { index: number; count: number }) => testConfig(suite, { groups: ['migration', 'writes'], states: STATES, runs: 3, ...(shard ? { shard } : {}) });
@@ -21,7 +20,7 @@ describe(`shards across CI machines (seed ${SEED})`, () => {
     const whole = await verify(suite, config());
     const dirs: string[] = [];
     for (let index = 1; index <= 4; index++) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), `ch-shard-${index}-`));
+      const dir = scratchDir(`ch-shard-${index}-`);
       if (index < 4) {
         const report = await verify(suite, config({ index, count: 4 }));
         expect(report.shard).toMatchObject({ index, count: 4, states: STATES });
@@ -33,7 +32,7 @@ describe(`shards across CI machines (seed ${SEED})`, () => {
       }
       dirs.push(dir);
     }
-    const out = mkdtempSync(path.join(os.tmpdir(), 'ch-merged-'));
+    const out = scratchDir('ch-merged-');
     const merged = await runCli(['merge-reports', ...dirs, '--report', out, '--json']);
     expect(merged.code, merged.stderr).toBe(0);
     const report = JSON.parse(merged.stdout) as VerifyReport;
@@ -47,7 +46,7 @@ describe(`shards across CI machines (seed ${SEED})`, () => {
     const missing = await runCli(['merge-reports', ...dirs.slice(0, 3)]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/shard\(s\) 4\/4 missing/);
-    const other = mkdtempSync(path.join(os.tmpdir(), 'ch-shard-other-'));
+    const other = scratchDir('ch-shard-other-');
     await writeReports(other, await verify(suite, testConfig(suite, { groups: ['migration'], states: STATES, runs: 3, seed: SEED + 1, shard: { index: 4, count: 4 } })));
     const mixed = await runCli(['merge-reports', ...dirs.slice(0, 3), other]);
     expect(mixed.code).toBe(2);

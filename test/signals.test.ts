@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedPostgresProvider } from '../harness/postgres/index.ts';
-import { interruptCli } from './helpers.ts';
+import { interruptCli, scratchDir } from './helpers.ts';
 
 interface Interrupted {
   code: number | null;
@@ -15,7 +14,7 @@ interface Interrupted {
 
 /** `verify` interrupted at a phase, with its report directory and its server's data directory. */
 async function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals, delayMs = 0): Promise<Interrupted> {
-  const reportDir = mkdtempSync(path.join(os.tmpdir(), 'ch-signal-report-'));
+  const reportDir = scratchDir('ch-signal-report-');
   const { code, stderr } = await interruptCli(['verify', '--report', reportDir, ...args], when, signal, delayMs);
   return { code, stderr, reportDir, dataDir: /data directory (\S+)/.exec(stderr)?.[1] };
 }
