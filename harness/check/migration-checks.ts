@@ -1,3 +1,4 @@
+import type { ServerError } from '../sessions/step-outcome.ts';
 import type { Expectation } from '../states/index.ts';
 
 export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'failed';
@@ -9,6 +10,8 @@ export interface MigrationFailure {
   table?: string;
   /** Rows that violate what the migration tried to add, counted after the failure. */
   violatingRows?: number;
+  /** The server's error: message, DETAIL, HINT. */
+  server?: ServerError;
 }
 
 /** Everything observed when migrating one copy of a state to the target revision. */
@@ -24,6 +27,8 @@ export interface MigrationObservation {
   leftovers: string[];
   /** Problems when the target revision is applied a second time (empty = idempotent). */
   reapplyProblems: string[];
+  /** The server's error when applying it a second time raised one. */
+  reapplyError?: ServerError;
   /** Rows the state's history generator made violating the constraint under test, if it says. */
   generatedViolating?: number;
 }

@@ -1,5 +1,5 @@
 import type { MigrationStepMeta } from '../migrate/index.ts';
-import type { ExpectedOutcome, StepEvent } from '../sessions/index.ts';
+import type { ExpectedOutcome, ServerError, StepEvent } from '../sessions/index.ts';
 import type { Row, RowWrite, View } from './world.ts';
 
 /**
@@ -61,4 +61,6 @@ export interface Mismatch {
   where: string;
   expected: string;
   actual: string;
+  /** The server's error, when what PostgreSQL did was to raise one. */
+  error?: ServerError;
 }

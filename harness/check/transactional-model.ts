@@ -94,7 +94,7 @@ function expectOk(where: string, event: HistoryEvent, next: ModelState): Transit
 function expect(where: string, event: HistoryEvent, predictions: readonly Prediction[], after: (prediction: Prediction) => ModelState): Transition {
   const next = predictions.filter((p) => matches(p.expect, event.outcome)).map(after);
   if (next.length > 0) return { next };
-  return { mismatch: { where, expected: predictions.map((p) => formatExpected(p.expect)).join(' or '), actual: formatActual(event.outcome) } };
+  return { mismatch: { where, expected: predictions.map((p) => formatExpected(p.expect)).join(' or '), actual: formatActual(event.outcome), ...(event.outcome.kind === 'error' ? { error: event.outcome } : {}) } };
 }
 
 /** Once the migration's session is idle after a successful step, what it ran so far is durable. */

@@ -63,6 +63,7 @@ function describe(flow: WriterCase, mismatches: readonly Mismatch[], withDeploy:
     steps: [`writer ${flow.writer + 1}: ${flow.label}`, ...(withDeploy ? ['m: the deploy, at the same time'] : []), ...flow.events.map((e) => `${e.step.meta?.kind === 'writer' ? e.step.meta.label : e.step.name} → ${formatActual(e.outcome)}`)],
     expected: first ? `${first.where}: ${first.expected}` : 'the model to explain the flow',
     actual: first?.actual ?? 'unexplained',
+    ...(first?.error ? { error: first.error } : {}),
     details: others.map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`),
     sql: flow.events.map((e) => `-- ${formatActual(e.outcome)} after ${Math.round(e.end - e.start)} ms\n${stepSql(e.step)}`),
   };

@@ -1,5 +1,6 @@
 import type { Counterexample, PropertyResult } from '../run/property-result.ts';
 import { modeName } from '../catalog/lock-modes.ts';
+import { formatServerError } from '../sessions/step-outcome.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
 
 /** The readable summary `verify` prints on stdout. */
@@ -52,6 +53,7 @@ export function formatCounterexample(counterexample: Counterexample): string[] {
   const lines = ['minimal counterexample:'];
   counterexample.steps.forEach((step, index) => lines.push(`  ${index + 1}. ${step}`));
   lines.push(`expected: ${counterexample.expected}`, `actual:   ${counterexample.actual}`);
+  if (counterexample.error) lines.push(...formatServerError(counterexample.error).map((line, i) => `${i === 0 ? 'server:   ' : '          '}${line}`));
   if (counterexample.details?.length) lines.push(...counterexample.details.map((line) => `  ${line}`));
   if (counterexample.sql?.length) lines.push('sql:', ...counterexample.sql.flatMap((sql) => sql.split('\n').map((line) => `  ${line}`)));
   if (counterexample.replay) lines.push(`replay:   ${counterexample.replay}`);

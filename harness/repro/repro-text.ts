@@ -1,6 +1,6 @@
 import type { HistoryEvent } from '../check/model.ts';
 import type { Migrator } from '../migrate/index.ts';
-import { bySendOrder, formatActual, stepSql } from '../sessions/index.ts';
+import { bySendOrder, formatActual, formatServerError, stepSql, type ServerError, type StepOutcome } from '../sessions/index.ts';
 import { stateScript, type StartingState, type StateHistory } from '../states/index.ts';
 import type { ConcurrentExecution } from '../groups/concurrency/concurrent-run.ts';
 import { sessionName } from '../groups/concurrency/concurrent-run.ts';
@@ -46,14 +46,14 @@ export async function reproScript(input: ReproCase, events: readonly HistoryEven
     const label = event.step.meta?.kind === 'writer' ? event.step.meta.label : event.step.name;
     out.push(`-- step ${index + 1}: ${label}`);
     if (index === mismatchAt) out.push(`--   expected: ${expected}`);
-    out.push(`--   actual:   ${formatActual(event.outcome)}`, stepSql(event.step));
+    out.push(`--   actual:   ${formatActual(event.outcome)}`, ...serverLines(event.outcome, '--   '), stepSql(event.step));
   });
   return out.join('\n') + '\n';
 }
 
 /** A migration failure: the state with its minimal history, then the migration that does not do what it must. */
-export async function migrationScript(input: ReproCase, expected: string, actual: string): Promise<string> {
-  return [...header(input, '--'), `--   expected: ${expected}`, `--   actual:   ${actual}`, '-- Run against an empty database:  psql -X -f repro.sql "postgres://…/empty_db"', '', ...(await setupLines(input, true))].join('\n') + '\n';
+export async function migrationScript(input: ReproCase, expected: string, actual: string, error?: ServerError): Promise<string> {
+  return [...header(input, '--'), `--   expected: ${expected}`, `--   actual:   ${actual}`, ...serverLines(error, '--   '), '-- Run against an empty database:  psql -X -f repro.sql "postgres://…/empty_db"', '', ...(await setupLines(input, true))].join('\n') + '\n';
 }
 
 /**
@@ -83,10 +83,15 @@ export async function reproSpec(input: ReproCase, run: ConcurrentExecution): Pro
       names.set(`${session}:${index}`, name);
       const event = run.events.find((e) => e.session === session && e.index === index);
       const observed = event ? `${formatActual(event.outcome)}${event.blocked ? ', was blocked' : ''}` : 'not run';
-      out.push(`step ${name} { ${stepSql(step).replace(/\s+/g, ' ')} }  # observed: ${observed}`);
+      out.push(`step ${name} { ${stepSql(step).replace(/\s+/g, ' ')} }  # observed: ${observed}`, ...serverLines(event?.outcome, '#   '));
     });
     out.push('');
   });
   out.push(`permutation ${bySendOrder(run.events).map((e) => names.get(`${e.session}:${e.index}`)!).join(' ')}`);
   return out.join('\n') + '\n';
+}
+
+/** The server's message, DETAIL and HINT of an error, as comment lines. */
+function serverLines(outcome: StepOutcome | undefined, comment: string): string[] {
+  return outcome?.kind === 'error' ? formatServerError(outcome).map((line) => `${comment}${line.replace(/\n/g, ' ')}`) : [];
 }

@@ -41,7 +41,7 @@ export async function reproduce<Op>(suite: Suite<Op>, base: RunConfig, request: 
       const { results, failingHistory } = await runMigrationGroup(context, state);
       const failed = results.find((r) => r.name === request.property && !r.ok && r.counterexample);
       if (!failed || !failingHistory) throw notFailing();
-      return migrationScript(input(failingHistory), failed.counterexample!.expected, failed.counterexample!.actual);
+      return migrationScript(input(failingHistory), failed.counterexample!.expected, failed.counterexample!.actual, failed.counterexample!.error);
     }
     const history = bench.templates.historyFor(state, config.seed);
     const opened = kind === 'writes' ? await openWrites(context, suite.writes!, state, history) : kind === 'concurrency' ? await openConcurrency(context, suite.concurrency!, state, history) : await openLiveDeploy(context, suite.concurrency!, state, history);

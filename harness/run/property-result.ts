@@ -2,11 +2,15 @@
 export const GROUPS = ['migration', 'writes', 'concurrency'] as const;
 export type PropertyGroup = (typeof GROUPS)[number] | 'rehearsal';
 
+import type { ServerError } from '../sessions/step-outcome.ts';
+
 /** The minimal failing case of a property, as a person reads it. */
 export interface Counterexample {
   steps: string[];
   expected: string;
   actual: string;
+  /** The server's error behind `actual`: SQLSTATE, constraint, message, DETAIL and HINT. */
+  error?: ServerError;
   /** The SQL each step ran, when there is SQL to show. */
   sql?: string[];
   /** Anything else worth reading: catalog diffs, changed tables, further mismatches. */

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { ServerError } from '../sessions/step-outcome.ts';
 import { commandFor, type RunConfig } from './run-config.ts';
 import type { Progress, ProgressTask } from './progress.ts';
 import { brokenRun, type Counterexample, type PropertyGroup, type PropertyResult } from './property-result.ts';
@@ -9,6 +10,8 @@ export interface Problem {
   expected: string;
   actual: string;
   details?: string[];
+  /** The server's error behind it, with its message, DETAIL and HINT. */
+  error?: ServerError;
 }
 
 /** What one execution of a case left behind: its problems, and whatever the description needs. */
@@ -93,7 +96,8 @@ export async function runProperty<Case, Run extends Execution>(spec: PropertySpe
       return at === undefined ? { ...base(name), ok: true } : { ...base(name), ok: false, runs: at, notes: [`failed on run ${at}, not on the minimal case (another property's failure was shrunk)`] };
     }
     const ref = { state, group: spec.group, property: name, seed: details.seed, path };
-    const counterexample = spec.describe(failingCase as Case, failing, problem);
+    const described = spec.describe(failingCase as Case, failing, problem);
+    const counterexample = problem.error && !described.error ? { ...described, error: problem.error } : described;
     return { ...base(name), ok: false, path, counterexample: { ...counterexample, replay: commandFor('verify', config, ref), script: commandFor('repro', config, ref) } };
   });
   task?.done({ ...base(spec.label), ok: results.every((result) => result.ok) });

@@ -3,11 +3,12 @@ import { SetupError } from '../errors.ts';
 import { Chain, defaultRunner, Migrator } from '../migrate/index.ts';
 import { chooseProvider, withClient, ScratchDatabases, type PostgresServer } from '../postgres/index.ts';
 import { StateTemplates, type StartingState, type TemplateResult } from '../states/index.ts';
+import type { ServerError } from '../sessions/index.ts';
 import type { Suite } from '../suite.ts';
 import type { RunConfig } from './run-config.ts';
 
 /** The catalog an empty database reaches through the chain, or why it cannot. */
-export type Reference = { catalog: CatalogSnapshot } | { error: string };
+export type Reference = { catalog: CatalogSnapshot } | { error: string; server?: ServerError };
 
 /** Timings of the set-up phase, for the benchmark. */
 export interface SetupTimings {
@@ -104,7 +105,7 @@ async function referenceCatalog(databases: ScratchDatabases, migrator: Migrator,
   try {
     return await withClient(databases.server.connectionConfig(name), async (client) => {
       const run = await migrator.migrateTo(client, to);
-      if (run.error) return { error: run.error.message };
+      if (run.error) return { error: run.error.message, server: run.error.outcome };
       return { catalog: await snapshotCatalog(client) };
     });
   } finally {

@@ -4,7 +4,10 @@ import type pg from 'pg';
 /** What one statement did: succeeded (with a row count) or raised an error. */
 export type StepOutcome =
   | { kind: 'ok'; rows: number }
-  | { kind: 'error'; sqlstate: string; message: string; constraint?: string; table?: string; column?: string; position?: number };
+  | { kind: 'error'; sqlstate: string; message: string; constraint?: string; table?: string; column?: string; position?: number; detail?: string; hint?: string };
+
+/** An error as the server reported it: SQLSTATE, message, and DETAIL and HINT when it gave them. */
+export type ServerError = Extract<StepOutcome, { kind: 'error' }>;
 
 /** What a model predicts for a statement. */
 export type ExpectedOutcome =
@@ -27,6 +30,8 @@ export function outcomeOfError(error: unknown): StepOutcome {
     if (pgError.table) outcome.table = pgError.table;
     if (pgError.column) outcome.column = pgError.column;
     if (pgError.position) outcome.position = Number(pgError.position);
+    if (pgError.detail) outcome.detail = pgError.detail;
+    if (pgError.hint) outcome.hint = pgError.hint;
     return outcome;
   }
   throw error;
@@ -81,4 +86,28 @@ function preparedName(sql: string): string {
   let name = preparedNames.get(sql);
   if (!name) preparedNames.set(sql, (name = `ch_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`));
   return name;
+}
+
+/** The server error behind a failure, if there is one (a statement's outcome, a MigrationError, a pg error). */
+export function serverErrorOf(error: unknown): ServerError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const outcome = (error as { outcome?: StepOutcome }).outcome;
+  if (outcome?.kind === 'error') return outcome;
+  if ((error as { kind?: string }).kind === 'error') return error as ServerError;
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause !== undefined && cause !== error) {
+    const found = serverErrorOf(cause);
+    if (found) return found;
+  }
+  try {
+    const outcome = outcomeOfError(error);
+    return outcome.kind === 'error' ? outcome : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server's words, as psql prints them: `ERROR: 23514: message`, then DETAIL and HINT. */
+export function formatServerError(error: ServerError): string[] {
+  return [`ERROR: ${error.sqlstate}: ${error.message}`, ...(error.detail ? [`DETAIL: ${error.detail}`] : []), ...(error.hint ? [`HINT: ${error.hint}`] : [])];
 }

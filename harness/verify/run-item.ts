@@ -7,6 +7,7 @@ import type { GroupContext } from '../run/group-context.ts';
 import { runProperty, type Execution, type PropertySpec } from '../run/property-runner.ts';
 import type { PropertyResult } from '../run/property-result.ts';
 import { commandFor } from '../run/run-config.ts';
+import { serverErrorOf, type ServerError } from '../sessions/index.ts';
 import { CHAIN_APPLIES, REACHES_TARGET, STATE_BUILDS, type WorkItem } from './work-items.ts';
 
 /** What one item adds to its state's report. */
@@ -21,12 +22,12 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
   const { bench, config } = context;
   const { state } = item;
   if ('error' in bench.reference) {
-    return { properties: [failure(context, item, CHAIN_APPLIES, ['empty database', `migrate to ${bench.to}`], `the chain up to ${bench.to} applies`, bench.reference.error)], migration: { outcome: 'failed', error: bench.reference.error } };
+    return { properties: [failure(context, item, CHAIN_APPLIES, ['empty database', `migrate to ${bench.to}`], `the chain up to ${bench.to} applies`, bench.reference.error, bench.reference.server)], migration: { outcome: 'failed', error: bench.reference.error } };
   }
   const built = bench.built.get(state.name);
   if (built && 'error' in built) {
     const error = built.error.message;
-    return { properties: [failure(context, item, STATE_BUILDS, [`build state ${state.name}`], `state ${state.name} can be built from the chain`, error)], migration: { outcome: 'failed', error } };
+    return { properties: [failure(context, item, STATE_BUILDS, [`build state ${state.name}`], `state ${state.name} can be built from the chain`, error, serverErrorOf(built.error))], migration: { outcome: 'failed', error } };
   }
   if (item.kind === 'migration') {
     // a replay of "the chain applies" or "the state builds" that no longer fails: that is its result
@@ -49,7 +50,7 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
   try {
     const migration = target.migration!;
     const reached = ACCEPTED[state.expect].includes(migration.outcome);
-    const reachedProperty = reached ? [] : [failure(context, item, REACHES_TARGET, [`build state ${state.name} with the run's history`, `migrate to ${bench.to}`], `migration ${state.expect === 'noop' ? 'noop' : 'converged'}`, `${migration.outcome}${migration.error ? `: ${migration.error}` : ''}`)];
+    const reachedProperty = reached ? [] : [failure(context, item, REACHES_TARGET, [`build state ${state.name} with the run's history`, `migrate to ${bench.to}`], `migration ${state.expect === 'noop' ? 'noop' : 'converged'}`, `${migration.outcome}${migration.error ? `: ${migration.error}` : ''}`, migration.server)];
     const base = { migration: { outcome: migration.outcome, error: migration.error, catalogDiff: migration.catalogDiff } };
     if (migration.outcome === 'failed' && migration.catalogDiff.length === 0) {
       // the migration raised an error: nothing was migrated to write to (a state that drifted, or
@@ -65,12 +66,12 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
 }
 
 /** A property that could not even start: the chain or the state is broken. */
-function failure<Op>(context: GroupContext<Op>, item: WorkItem, name: string, steps: string[], expected: string, actual: string): PropertyResult {
+function failure<Op>(context: GroupContext<Op>, item: WorkItem, name: string, steps: string[], expected: string, actual: string, error?: ServerError): PropertyResult {
   const [headline, ...details] = actual.split('\n');
   // replayed by the group that found it (a write group finds that its migration did not reach the target)
   const group = item.kind === 'migration' ? 'migration' : item.kind === 'writes' ? 'writes' : 'concurrency';
   const ref = { state: item.state.name, group, property: name, seed: context.config.seed } as const;
-  return { name, group: 'migration', ok: false, runs: 1, ms: 0, seed: context.config.seed, counterexample: { steps, expected, actual: headline!, details, replay: commandFor('verify', context.config, ref) } };
+  return { name, group: 'migration', ok: false, runs: 1, ms: 0, seed: context.config.seed, counterexample: { steps, expected, actual: headline!, details, ...(error ? { error } : {}), replay: commandFor('verify', context.config, ref) } };
 }
 
 /** A one-off fact that holds (the replay of a failure that no longer fails). */

@@ -50,7 +50,7 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
   const migration = deploySession === undefined ? undefined : { session: deploySession, statementSteps: statementSteps(programs[deploySession]!) };
   const verdict = checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual, keys, invariant: suite.invariant });
   const mismatches: Mismatch[] = [...verdict.mismatches, ...deployProblems(events, deploySession)];
-  const problems = mismatches.map((m) => ({ property: options.property, expected: `${m.where}: ${m.expected}`, actual: m.actual }));
+  const problems = mismatches.map((m) => ({ property: options.property, expected: `${m.where}: ${m.expected}`, actual: m.actual, ...(m.error ? { error: m.error } : {}) }));
   return { problems, labels: testCase.labels, programs, setup, events, deploySession, verdict };
 }
 
@@ -62,7 +62,7 @@ function statementSteps(program: Program<WriterStepMeta | MigrationStepMeta>): n
 /** A live deploy must apply: a migration step that failed is a problem of its own. */
 function deployProblems(events: readonly HistoryEvent[], deploySession: number | undefined): Mismatch[] {
   if (deploySession === undefined) return [];
-  return events.filter((e) => e.session === deploySession && e.outcome.kind === 'error').map((e) => ({ where: `m ${e.step.name}`, expected: 'the migration to apply', actual: `${formatActual(e.outcome)}${e.outcome.kind === 'error' ? ` ${e.outcome.message}` : ''}` }));
+  return events.flatMap((e) => (e.session === deploySession && e.outcome.kind === 'error' ? [{ where: `m ${e.step.name}`, expected: 'the migration to apply', actual: `${formatActual(e.outcome)} ${e.outcome.message}`, error: e.outcome }] : []));
 }
 
 export function sessionName(session: number, deploySession: number | undefined): string {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { BEFORE_AFTER, diffCatalogs, diffFingerprints, fingerprintContent, formatCatalogDiff, snapshotCatalog, tableMatches, type CatalogDifference, type CatalogSnapshot } from '../../catalog/index.ts';
 import type { MigrationFailure, MigrationObservation, MigrationOutcome } from '../../check/migration-checks.ts';
 import { BOOKKEEPING_TABLES, executePlan, type MigrationError, type Migrator, type PlanMode } from '../../migrate/index.ts';
+import type { ServerError } from '../../sessions/index.ts';
 import type { StateHistory } from '../../states/index.ts';
 import { countViolations } from './violations.ts';
 
@@ -47,23 +48,23 @@ export async function observeMigration(client: pg.ClientBase, experiment: Experi
   }
   const applied = run.applied.length > 0;
   const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
-  const reapplyProblems = outcome === 'converged' || outcome === 'noop' ? await reapply(client, experiment, catalogAfter, exempt) : [];
-  return { ...common, outcome, leftovers: [], reapplyProblems };
+  const again = outcome === 'converged' || outcome === 'noop' ? await reapply(client, experiment, catalogAfter, exempt) : { problems: [] };
+  return { ...common, outcome, leftovers: [], reapplyProblems: again.problems, ...(again.error ? { reapplyError: again.error } : {}) };
 }
 
 /** Runs the target revision again, unrecorded, as the runner would: it must raise nothing and change nothing. */
-async function reapply(client: pg.ClientBase, experiment: Experiment, catalog: CatalogSnapshot, exempt: string[]): Promise<string[]> {
+async function reapply(client: pg.ClientBase, experiment: Experiment, catalog: CatalogSnapshot, exempt: string[]): Promise<{ problems: string[]; error?: ServerError }> {
   const target = experiment.migrator.chain.get(experiment.to);
   const data = await fingerprintContent(client, catalog, exempt);
   const run = await executePlan(client, experiment.migrator.plan([target], false), experiment.mode);
-  if (run.error) return [`applying ${target.revision} again raised: ${run.error.message}`];
+  if (run.error) return { problems: [`applying ${target.revision} again raised: ${run.error.message}`], error: run.error.outcome };
   const after = await snapshotCatalog(client);
-  return [...formatCatalogDiff(diffCatalogs(catalog, after), BEFORE_AFTER), ...diffFingerprints(data, await fingerprintContent(client, catalog, exempt, after))];
+  return { problems: [...formatCatalogDiff(diffCatalogs(catalog, after), BEFORE_AFTER), ...diffFingerprints(data, await fingerprintContent(client, catalog, exempt, after))] };
 }
 
 /** The failure as reported, with the rows that stand in the way counted. */
 async function describeFailure(client: pg.ClientBase, error: MigrationError, reference: CatalogSnapshot): Promise<MigrationFailure> {
-  const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table };
+  const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table, server: error.outcome };
   if (['23514', '23505', '23503', '23502'].includes(error.sqlstate)) {
     failure.violatingRows = await countViolations(client, error.outcome, reference);
     const what = error.constraint ?? error.outcome.column;

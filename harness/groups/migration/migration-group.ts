@@ -46,7 +46,8 @@ export async function runMigrationGroup<Op>(context: GroupContext<Op>, state: St
       first ??= observation;
       const problems = [...migrationProblems(observation, state.expect)].filter(([property]) => checks.includes(property)).map(([property, problem]) => {
         const [headline, ...details] = problem.split('\n');
-        return { property, expected: `${property}: ${EXPECTED[state.expect]}`, actual: headline!, details };
+        const error = property === 'idempotent' ? observation.reapplyError : property === 'rows-preserved' ? undefined : observation.failure?.server;
+        return { property, expected: `${property}: ${EXPECTED[state.expect]}`, actual: headline!, details, ...(error ? { error } : {}) };
       });
       return { problems, observation };
     },

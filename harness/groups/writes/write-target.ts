@@ -3,7 +3,7 @@ import { diffCatalogs, formatCatalogDiff, snapshotCatalog } from '../../catalog/
 import type { MigrationOutcome } from '../../check/migration-checks.ts';
 import type { World } from '../../check/world.ts';
 import { connectClient, withClient } from '../../postgres/index.ts';
-import { InterleavingExecutor } from '../../sessions/index.ts';
+import { InterleavingExecutor, type ServerError } from '../../sessions/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
 import { readBackStatement, readBaseRows, rowsToWorld, type BaseRows } from './table-rows.ts';
@@ -12,6 +12,7 @@ import { readBackStatement, readBaseRows, rowsToWorld, type BaseRows } from './t
 export interface TargetMigration {
   outcome: MigrationOutcome;
   error?: string;
+  server?: ServerError;
   catalogDiff: string[];
 }
 
@@ -110,7 +111,7 @@ export class WriteTarget {
 /** Migrates the target database and says what happened, judged against the reference catalog. */
 async function migrate(context: GroupContext<unknown>, client: pg.ClientBase): Promise<TargetMigration> {
   const run = await context.bench.migrator.migrateTo(client, context.bench.to);
-  if (run.error) return { outcome: 'failed', error: run.error.message, catalogDiff: [] };
+  if (run.error) return { outcome: 'failed', error: run.error.message, server: run.error.outcome, catalogDiff: [] };
   const reference = 'catalog' in context.bench.reference ? context.bench.reference.catalog : undefined;
   const catalogDiff = reference ? formatCatalogDiff(diffCatalogs(reference, await snapshotCatalog(client))) : [];
   const applied = run.applied.length > 0;

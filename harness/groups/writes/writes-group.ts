@@ -35,7 +35,8 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
       const events: HistoryEvent[] = await runSequentially(client, program);
       const actual = await target.finish(client, keys.all());
       const verdict = checkRun({ state: target.state.name, events, base: target.base.world, writers: 1, schema: 'after', actual, keys, invariant: suite.invariant });
-      const problems = verdict.ok ? [] : [{ property: property.name, expected: verdict.mismatches[0]!.expected, actual: verdict.mismatches[0]!.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`) }];
+      const first = verdict.mismatches[0];
+      const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
       return { problems, events, verdict };
     },
     describe: (_operations, run, problem) => describeWrites(run, problem),
