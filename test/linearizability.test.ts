@@ -17,9 +17,9 @@ const onlyAt = (n: number) => op(`only-at-${n}`, (view) => (value(view) === n ? 
 const ok: StepOutcome = { kind: 'ok', rows: 1 };
 const none: StepOutcome = { kind: 'ok', rows: 0 };
 
-function event(session: number, index: number, action: WriterAction, start: number, end: number, outcome: StepOutcome): HistoryEvent {
+function event(session: number, index: number, action: WriterAction, start: number, end: number, outcome: StepOutcome, extra: Partial<HistoryEvent> = {}): HistoryEvent {
   const label = action.kind === 'op' ? action.op.label : action.kind;
-  return { session, index, step: { name: label, sql: label, meta: { kind: 'writer', action, label } }, issued: 0, completed: 0, start, end, blocked: false, blockedBy: [], timedOut: false, outcome, txStatus: 'I' };
+  return { session, index, step: { name: label, sql: label, meta: { kind: 'writer', action, label } }, issued: 0, completed: 0, start, end, blocked: false, blockedBy: [], timedOut: false, outcome, txStatus: 'I', ...extra };
 }
 
 function check(events: HistoryEvent[], finalValue: number, bound?: number) {
@@ -84,5 +84,48 @@ describe('the history checker (admissible orders, as Knossos and Porcupine check
     const verdict = check(events, 7, 3);
     expect(verdict).toMatchObject({ ok: false, inconclusive: true });
     expect(verdict.mismatches[0]!.actual).toMatch(/search bound reached/);
+  });
+
+  describe('a step blocked by another session takes effect after the step that released its lock', () => {
+    // s1 increments the counter in a transaction; s2's UPDATE … WHERE v = 0 is sent while s1 holds
+    // the row, waits for it (blocked by s1), and finishes after s1's COMMIT. PostgreSQL re-reads the
+    // row once the lock is granted: s2 sees 1, so it can only have matched nothing.
+    const history = (s2: StepOutcome, blocker: Partial<HistoryEvent>) => [
+      event(0, 0, { kind: 'begin' }, 0, 1, { kind: 'ok', rows: 0 }, { txStatus: 'T' }),
+      event(0, 1, { kind: 'op', op: increment }, 2, 3, ok, { txStatus: 'T' }),
+      event(1, 0, { kind: 'op', op: onlyAt(0) }, 4, 12, s2, { blocked: true, ...blocker }),
+      event(0, 2, { kind: 'commit' }, 10, 11, { kind: 'ok', rows: 0 }),
+    ];
+
+    it('a write that matched the row as it was before the COMMIT that released it is a violation (real time alone would admit it)', () => {
+      // without the blocking, s2 overlapped s1's COMMIT and could be placed before it
+      expect(check(history(ok, { blockedBy: [] }), 1).ok).toBe(true);
+      const verdict = check(history(ok, { blockedBy: [0] }), 1);
+      expect(verdict.ok).toBe(false);
+      expect(verdict.mismatches[0]).toMatchObject({ where: 's2 only-at-0', expected: '0 rows', actual: 'commit (1 row)' });
+    });
+
+    it('the same write matching nothing after the release stays admissible; so does one released by a ROLLBACK', () => {
+      expect(check(history(none, { blockedBy: [0] }), 1).ok).toBe(true);
+      const rolledBack = [
+        event(0, 0, { kind: 'begin' }, 0, 1, { kind: 'ok', rows: 0 }, { txStatus: 'T' }),
+        event(0, 1, { kind: 'op', op: increment }, 2, 3, ok, { txStatus: 'T' }),
+        event(1, 0, { kind: 'op', op: onlyAt(0) }, 4, 12, ok, { blocked: true, blockedBy: [0] }),
+        event(0, 2, { kind: 'rollback' }, 10, 11, { kind: 'ok', rows: 0 }),
+      ];
+      expect(check(rolledBack, 0).ok).toBe(true);
+    });
+
+    it('an error ends the blocker\'s transaction and its locks at once: the release is the failed step, not the ROLLBACK after it', () => {
+      const failed: StepOutcome = { kind: 'error', sqlstate: '40P01', message: 'deadlock detected' };
+      const aborted = [
+        event(0, 0, { kind: 'begin' }, 0, 1, { kind: 'ok', rows: 0 }, { txStatus: 'T' }),
+        event(0, 1, { kind: 'op', op: increment }, 2, 3, ok, { txStatus: 'T' }),
+        event(1, 0, { kind: 'op', op: onlyAt(0) }, 4, 12, ok, { blocked: true, blockedBy: [0] }),
+        event(0, 2, { kind: 'op', op: increment }, 5, 9, failed, { txStatus: 'E' }),
+        event(0, 3, { kind: 'rollback' }, 13, 14, { kind: 'ok', rows: 0 }),
+      ];
+      expect(check(aborted, 0).ok).toBe(true);
+    });
   });
 });

@@ -39,7 +39,7 @@ export interface HistoryVerdict {
  */
 export function checkHistory(check: HistoryCheck): HistoryVerdict {
   const events = [...check.events].sort((a, b) => a.end - b.end || a.start - b.start);
-  const predecessors = events.map((event) => events.flatMap((other, i) => (precedes(other, event) ? [i] : [])));
+  const predecessors = events.map((event) => events.flatMap((other, i) => (precedes(other, event) || releases(events, other, event) ? [i] : [])));
   const bound = check.bound ?? SEARCH_BOUND;
   const done = new Uint8Array(events.length);
   const order: number[] = [];
@@ -97,4 +97,19 @@ function precedes(a: HistoryEvent, b: HistoryEvent): boolean {
   if (a === b) return false;
   if (a.session === b.session) return a.index < b.index;
   return a.end < b.start;
+}
+
+/**
+ * `a` released the lock `b` waited for, so `b` took effect after it: `b` was seen blocked by
+ * a's session (pg_blocking_pids), and `a` is the step that ended the transaction of that
+ * session which was open when `b` was sent: its first step finishing after b was sent that
+ * left it idle (COMMIT, ROLLBACK, an autocommit statement) or aborted (an error ends a
+ * transaction's locks at once, before the ROLLBACK that follows). PostgreSQL runs a waiting
+ * statement only once it is granted the lock, under the catalog and rows committed then.
+ * A release that real time contradicts (b finished before a was sent) is not one.
+ */
+function releases(events: readonly HistoryEvent[], a: HistoryEvent, b: HistoryEvent): boolean {
+  if (!b.blocked || a.session === b.session || !b.blockedBy.includes(a.session) || a.end <= b.start || b.end < a.start) return false;
+  const release = events.filter((e) => e.session === a.session && e.end > b.start && e.txStatus !== 'T').reduce<HistoryEvent | undefined>((first, e) => (!first || e.index < first.index ? e : first), undefined);
+  return release === a;
 }
