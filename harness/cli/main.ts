@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, groups, integer, list, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
+import { defaultWorkers, groups, integer, list, nonNegativeInteger, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
 import { GROUPS } from '../run/property-result.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
@@ -29,6 +29,7 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
     .option('--seed <n>', 'seed for every property (default: random, always printed)', integer)
     .option('--path <path>', 'replay one failing run (fast-check path, with --seed)', replayPath)
     .option('--workers <n>', 'how many (state, property) items run at once (default: the number of cores)', positiveInteger, defaultWorkers())
+    .option('--max-writer-deadlocks <n>', 'fail the live deploy when more writer statements than this were deadlocked or cancelled (default: counted and reported, not a failure)', nonNegativeInteger)
     .option('--shard <i/n>', 'run only the i-th of n deterministic parts of the work (for CI job matrices; see merge-reports)', shard)
     .option('--json', 'print one JSON document on stdout (logs go to stderr)')
     .option('--report <dir>', 'also write report.md, report.json and junit.xml there')

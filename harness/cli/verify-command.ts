@@ -26,6 +26,7 @@ export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
   path?: string;
   workers: number;
   shard?: Shard;
+  maxWriterDeadlocks?: number;
   json?: boolean;
   report?: string;
 }
@@ -81,6 +82,7 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
     path: flags.path,
     workers: flags.workers,
     shard: flags.shard,
+    maxWriterDeadlocks: flags.maxWriterDeadlocks,
     ...(flags.rows !== undefined ? { rehearsal: rehearsalConfig(flags as RehearsalFlags, flags.rows) } : {}),
   });
 }

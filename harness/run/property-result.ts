@@ -34,6 +34,23 @@ export interface PropertyResult {
   counterexample?: Counterexample;
   /** Facts worth printing even on success (e.g. drift diffs, lock waits). */
   notes?: string[];
+  /** The live deploy's facts besides its verdict (its property only). */
+  liveDeploy?: LiveDeployFacts;
+}
+
+/** What the runs of a live deploy saw: copies, waits on the migration's lock, writers' deadlocks and cancellations. */
+export interface LiveDeployFacts {
+  revisions: string[];
+  runs: number;
+  copies: number;
+  lockWaits: { count: number; maxMs: number; totalMs: number };
+  /** Writer statements the server chose as deadlock victims (40P01). */
+  writerDeadlocks: number;
+  /** Writer statements cancelled (57014, or past the executor's step timeout). */
+  writerCancellations: number;
+  runsWithAborts: number;
+  /** The first run in which a writer deadlocked or was cancelled: its replay path, its flows and schedule, and what was aborted. */
+  example?: { path: string; steps: string[]; aborted: string[]; permutation: string };
 }
 
 /** A property whose run broke down (an exception rather than a counterexample). */

@@ -36,6 +36,8 @@ export interface RunConfig {
   /** Start no new item once a property failed (mutation testing needs one failure, not all). */
   readonly stopAtFirstFailure?: boolean;
   readonly shard?: Shard;
+  /** Writers the live deploy may deadlock or see cancelled before its property fails (none given: counted, never a failure). */
+  readonly maxWriterDeadlocks?: number;
   /** Rehearse the deploy at scale (`rehearse`, or `verify --rows`). */
   readonly rehearsal?: RehearsalConfig;
 }
@@ -85,6 +87,7 @@ export function commandFor(kind: 'verify' | 'repro', config: RunConfig, failure:
   if (config.migrationsFlag) parts.push(`--migrations ${config.migrationsFlag}`);
   if (config.runner) parts.push(`--runner ${config.runner}`);
   if (config.suite) parts.push(`--suite ${config.suite}`);
+  if (kind === 'verify' && config.maxWriterDeadlocks !== undefined && failure.property === 'live-deploy-keeps-valid-writes') parts.push(`--max-writer-deadlocks ${config.maxWriterDeadlocks}`);
   const provider = config.provider;
   if (provider.provider && provider.provider !== 'url') parts.push(`--provider ${provider.provider}`);
   if (provider.pgVersion) parts.push(`--pg-version ${provider.pgVersion}`);

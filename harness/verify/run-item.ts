@@ -1,11 +1,11 @@
 import { ACCEPTED, type MigrationOutcome } from '../check/migration-checks.ts';
 import { openConcurrency } from '../groups/concurrency/concurrency-group.ts';
-import { openLiveDeploy } from '../groups/concurrency/live-deploy.ts';
+import { describeLiveDeploy, openLiveDeploy } from '../groups/concurrency/live-deploy.ts';
 import { runMigrationGroup } from '../groups/migration/migration-group.ts';
 import { openWrites } from '../groups/writes/writes-group.ts';
 import type { GroupContext } from '../run/group-context.ts';
 import { runProperty, type Execution, type PropertySpec } from '../run/property-runner.ts';
-import type { PropertyResult } from '../run/property-result.ts';
+import type { LiveDeployFacts, PropertyResult } from '../run/property-result.ts';
 import { commandFor } from '../run/run-config.ts';
 import { serverErrorOf, type ServerError } from '../sessions/index.ts';
 import { CHAIN_APPLIES, REACHES_TARGET, STATE_BUILDS, type WorkItem } from './work-items.ts';
@@ -40,7 +40,8 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
     const deploy = await openLiveDeploy(context, context.suite.concurrency!, state, history);
     if (!deploy) return { properties: [], skipped: [`live deploy: nothing to deploy (every revision up to ${bench.to} is recorded)`] };
     try {
-      return { properties: (await runProperty(deploy.spec, state.name, config, context.progress)).results };
+      const [result] = (await runProperty(deploy.spec, state.name, config, context.progress)).results;
+      return { properties: [withDeployFacts(context, item, result!, deploy.facts())] };
     } finally {
       await deploy.close();
     }
@@ -77,4 +78,30 @@ function failure<Op>(context: GroupContext<Op>, item: WorkItem, name: string, st
 /** A one-off fact that holds (the replay of a failure that no longer fails). */
 function held<Op>(context: GroupContext<Op>, name: string): PropertyResult {
   return { name, group: 'migration', ok: true, runs: 1, ms: 0, seed: context.config.seed };
+}
+
+/**
+ * The live deploy's result with what its runs saw. Writers the deploy deadlocked or that were
+ * cancelled are counted, not failed; with `--max-writer-deadlocks N` more than N of them fail
+ * the property, its counterexample the first run that showed one (replayed by its path).
+ */
+function withDeployFacts<Op>(context: GroupContext<Op>, item: WorkItem, result: PropertyResult, facts: LiveDeployFacts): PropertyResult {
+  const annotated: PropertyResult = { ...result, liveDeploy: facts, notes: [...describeLiveDeploy(facts), ...(result.notes ?? [])] };
+  const max = context.config.maxWriterDeadlocks;
+  const aborted = facts.writerDeadlocks + facts.writerCancellations;
+  if (max === undefined || aborted <= max || !result.ok) return annotated;
+  const ref = { state: item.state.name, group: 'concurrency' as const, property: result.name, seed: result.seed, ...(facts.example ? { path: facts.example.path } : {}) };
+  return {
+    ...annotated,
+    ok: false,
+    ...(facts.example ? { path: facts.example.path } : {}),
+    counterexample: {
+      steps: facts.example?.steps ?? [],
+      expected: `at most ${max} writer statement(s) deadlocked or cancelled by the live deploy (--max-writer-deadlocks ${max})`,
+      actual: `${facts.writerDeadlocks} deadlocked and ${facts.writerCancellations} cancelled, in ${facts.runsWithAborts} of ${facts.runs} run(s)`,
+      details: facts.example?.aborted,
+      replay: commandFor('verify', { ...context.config, maxWriterDeadlocks: 0 }, ref),
+      script: commandFor('repro', context.config, ref),
+    },
+  };
 }

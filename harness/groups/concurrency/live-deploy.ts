@@ -1,17 +1,20 @@
 import { withClient } from '../../postgres/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { PropertySpec } from '../../run/property-runner.ts';
+import type { LiveDeployFacts } from '../../run/property-result.ts';
 import { durationOf } from '../../sessions/index.ts';
 import type { ConcurrencyProperty, ConcurrentCase } from '../../suite.ts';
 import type { StartingState, StateHistory } from '../../states/index.ts';
 import { WriteTarget } from '../writes/write-target.ts';
 import { DeployCopy } from './deploy-copy.ts';
-import { describeConcurrent, runConcurrentCase, type ConcurrentExecution } from './concurrent-run.ts';
+import { describeConcurrent, permutation, runConcurrentCase, sessionName, type ConcurrentExecution } from './concurrent-run.ts';
 
 export const LIVE_DEPLOY = 'live-deploy-keeps-valid-writes';
 
 export interface LiveDeploy<Op> {
   spec: PropertySpec<ConcurrentCase<Op>, ConcurrentExecution>;
+  /** What the runs saw besides the verdict: copies, lock waits, writers' deadlocks and cancellations. */
+  facts(): LiveDeployFacts;
   close(): Promise<void>;
 }
 
@@ -20,7 +23,10 @@ export interface LiveDeploy<Op> {
  * use), writers running the suite's flows, and the pending revisions sent by one more session,
  * as the runner sends them, as steps of the schedule. Before the migration commits the starting
  * state's rules hold, after it the target's; no valid write may be lost and the migration must
- * apply. Every run starts from the state exactly as it was (see DeployCopy).
+ * apply. Every run starts from the state exactly as it was (see DeployCopy). A writer the
+ * deploy deadlocked (40P01) or that was cancelled (57014) is what the gateway would feel: it
+ * is counted, with the first run that shows it, and is a verdict only under a budget
+ * (`--max-writer-deadlocks`).
  */
 export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: ConcurrencyProperty<Op>, state: StartingState, history: StateHistory): Promise<LiveDeploy<Op> | undefined> {
   const { bench } = context;
@@ -33,7 +39,10 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
   }
   const copy = new DeployCopy(bench.databases, probe, bench.migrator.chain.versionTable.name, property.maxSessions + 1);
   const waits: number[] = [];
-  const revisions = plan.migrations.map((m) => m.revision).join(', ');
+  const aborts = { deadlocks: 0, cancellations: 0, runs: 0 };
+  let example: LiveDeployFacts['example'];
+  let executed = 0;
+  let failedBefore = false;
   const spec: PropertySpec<ConcurrentCase<Op>, ConcurrentExecution> = {
     group: 'concurrency',
     properties: [LIVE_DEPLOY],
@@ -43,26 +52,63 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
       const executor = await copy.executor();
       try {
         const run = await runConcurrentCase({ suite: context.suite, property: LIVE_DEPLOY, target: probe, executor, deploy: plan }, testCase);
-        waits.push(...run.events.filter((e) => e.session !== run.deploySession && e.blockedBy.includes(run.deploySession!)).map(durationOf));
+        const writers = run.events.filter((e) => e.session !== run.deploySession);
+        waits.push(...writers.filter((e) => e.blockedBy.includes(run.deploySession!)).map(durationOf));
+        const deadlocked = writers.filter((e) => e.outcome.kind === 'error' && e.outcome.sqlstate === '40P01');
+        const cancelled = writers.filter((e) => e.timedOut || (e.outcome.kind === 'error' && e.outcome.sqlstate === '57014'));
+        aborts.deadlocks += deadlocked.length;
+        aborts.cancellations += cancelled.length;
+        if (deadlocked.length + cancelled.length > 0) {
+          aborts.runs++;
+          // the fast-check path of a run of the first pass is its index (after a failure, shrinking reorders them)
+          example ??= failedBefore ? undefined : {
+            path: String(executed),
+            steps: describeConcurrent(run, { expected: '', actual: '' }).steps,
+            aborted: [...deadlocked, ...cancelled].map((e) => `${sessionName(e.session, run.deploySession)} ${e.step.meta?.kind === 'writer' ? e.step.meta.label : e.step.name}: ${e.outcome.kind === 'error' ? `${e.outcome.sqlstate} ${e.outcome.message}` : 'cancelled'}`),
+            permutation: permutation(run),
+          };
+        }
+        failedBefore ||= run.problems.length > 0;
         return run;
       } finally {
+        executed++;
         await copy.putBack();
       }
     },
     describe: (_case, run, problem) => describeConcurrent(run, problem),
     size: (run) => run.setup.length + run.events.filter((e) => e.session !== run.deploySession).length,
-    notes: () => [
-      `live deploy: ${copy.counts.runs} run(s) on ${copy.counts.copies} copy(ies) of the state (a copy is used again only when put back exactly as it was)`,
-      waits.length === 0
-        ? `live deploy of ${revisions}: no writer waited on the migration's lock`
-        : `live deploy of ${revisions}: writers waited on the migration's lock ${waits.length} time(s), max ${Math.max(...waits).toFixed(1)} ms, total ${waits.reduce((a, b) => a + b, 0).toFixed(1)} ms`,
-    ],
   };
   return {
     spec,
+    facts: () => ({
+      revisions: plan.migrations.map((m) => m.revision),
+      runs: copy.counts.runs,
+      copies: copy.counts.copies,
+      lockWaits: { count: waits.length, maxMs: waits.length ? Math.round(Math.max(...waits) * 10) / 10 : 0, totalMs: Math.round(waits.reduce((a, b) => a + b, 0) * 10) / 10 },
+      writerDeadlocks: aborts.deadlocks,
+      writerCancellations: aborts.cancellations,
+      runsWithAborts: aborts.runs,
+      ...(example ? { example } : {}),
+    }),
     async close() {
       await copy.close();
       await probe.close();
     },
   };
+}
+
+/** The facts as the lines under the state's verdict (console and report.md). */
+export function describeLiveDeploy(facts: LiveDeployFacts): string[] {
+  const revisions = facts.revisions.join(', ');
+  const lines = [
+    `live deploy: ${facts.runs} run(s) on ${facts.copies} copy(ies) of the state (a copy is used again only when put back exactly as it was)`,
+    facts.lockWaits.count === 0
+      ? `live deploy of ${revisions}: no writer waited on the migration's lock`
+      : `live deploy of ${revisions}: writers waited on the migration's lock ${facts.lockWaits.count} time(s), max ${facts.lockWaits.maxMs.toFixed(1)} ms, total ${facts.lockWaits.totalMs.toFixed(1)} ms`,
+    `live deploy: writers deadlocked ${facts.writerDeadlocks} time(s) and were cancelled ${facts.writerCancellations} time(s), in ${facts.runsWithAborts} of ${facts.runs} run(s)`,
+  ];
+  if (facts.example) {
+    lines.push(`  e.g. run --path ${facts.example.path}: ${facts.example.aborted.join('; ')}`, ...facts.example.steps.map((step) => `    ${step}`));
+  }
+  return lines;
 }
