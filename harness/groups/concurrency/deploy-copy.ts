@@ -88,7 +88,7 @@ export class DeployCopy {
     await client.query('BEGIN');
     try {
       for (const sql of plan.drop) await client.query(sql);
-      await this.target.finish(client, [], true);
+      await this.target.finish(client, true);
       await client.query(`DELETE FROM ${table}`);
       await client.query(`INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [this.pristine!.versionRows]);
       for (const sql of plan.add) await client.query(sql);

@@ -1,7 +1,7 @@
 import { checkHistory, type HistoryVerdict } from '../../check/linearizability.ts';
 import type { BoundOperation, HistoryEvent, Invariant, Mismatch, SchemaPhase, WriterAction, WriterStepMeta } from '../../check/model.ts';
 import { initialModelState, type MigrationSession } from '../../check/transactional-model.ts';
-import { differingColumns, type World } from '../../check/world.ts';
+import { differingColumns, writeId, type World } from '../../check/world.ts';
 import type { Program, SessionStep } from '../../sessions/index.ts';
 import type { CaseStep, RunContext, Suite } from '../../suite.ts';
 import type { FreshKeys } from './run-keys.ts';
@@ -29,8 +29,10 @@ export interface RunCheck {
   writers: number;
   schema: SchemaPhase;
   migration?: MigrationSession;
-  /** The rows as PostgreSQL holds them after the run (the run's keys and the starting rows). */
+  /** The rows as PostgreSQL holds them after the run (every row of the suite's tables). */
   actual: World;
+  /** Every column of the starting rows and of the rows after the run (`to_jsonb`), by `writeId`: a row no statement wrote must be unchanged in every column. */
+  images?: { base: ReadonlyMap<string, string>; actual: ReadonlyMap<string, string> };
   keys: FreshKeys;
   invariant?: Invariant;
 }
@@ -42,19 +44,19 @@ export function checkRun(check: RunCheck): HistoryVerdict {
     events: check.events,
     initial: initialModelState(check.base, check.writers, check.schema),
     migration: check.migration,
-    final: (committed) => finalMismatches(committed, check.actual, check.base, check.keys, check.invariant),
+    final: (committed) => finalMismatches(committed, check.actual, check.base, check.keys, check.invariant, check.images),
   });
 }
 
 /** How the rows PostgreSQL holds differ from the model's, and which of them the domain forbids. */
-export function finalMismatches(model: World, actual: World, base: World, keys: FreshKeys, invariant?: Invariant): Mismatch[] {
+export function finalMismatches(model: World, actual: World, base: World, keys: FreshKeys, invariant?: Invariant, images?: RunCheck['images']): Mismatch[] {
   const problems: string[] = [];
-  const name = (table: string, key: string) => (base.get(table, key) ? `${table}[${key}]` : keys.nameOf(key));
+  const name = (table: string, key: string) => (base.get(table, key) || keys.nameOf(key) === key ? `${table}[${key}]` : keys.nameOf(key));
   const seen = new Set<string>();
   for (const { table, key, row } of actual.all()) {
     seen.add(`${table}/${key}`);
     const expected = model.get(table, key);
-    if (!expected) problems.push(`${name(table, key)} exists but the model has no such row: ${JSON.stringify(row)}`);
+    if (!expected) problems.push(`${name(table, key)} exists but the model has no such row${images?.actual.has(writeId({ table, key })) ? ` (a trigger's, a cascade's, or a write under a key the run never used): ${images.actual.get(writeId({ table, key }))}` : `: ${JSON.stringify(row)}`}`);
     else {
       const columns = differingColumns(expected, row!);
       if (columns.length) problems.push(`${name(table, key)}: ${columns.map((c) => `${c} is ${String(row![c])}, model says ${String(expected[c])}`).join(', ')}`);
@@ -65,5 +67,20 @@ export function finalMismatches(model: World, actual: World, base: World, keys: 
     if (forbidden) problems.push(`${forbidden}: ${name(table, key)}`);
   }
   for (const { table, key } of model.all()) if (!seen.has(`${table}/${key}`)) problems.push(`${name(table, key)} is in the model but not in the table`);
+  if (images) problems.push(...untouchedRowsChanged(model, base, images));
   return problems.length ? [{ where: 'final table', expected: 'the rows of the model, none the domain forbids', actual: problems.join('; ') }] : [];
+}
+
+/**
+ * Starting rows that no statement of the run wrote (the model still holds the very row the state
+ * started with) must be the same in every column, not only in those the model reads: a trigger
+ * or a cascade that changed one is shown, before and after.
+ */
+function untouchedRowsChanged(model: World, base: World, images: NonNullable<RunCheck['images']>): string[] {
+  return base.all().flatMap(({ table, key, row }) => {
+    const id = writeId({ table, key });
+    const [before, after] = [images.base.get(id), images.actual.get(id)];
+    if (model.get(table, key) !== row || before === undefined || after === undefined || before === after) return [];
+    return [`${table}[${key}] changed, though no statement of the run wrote it: before ${before}, after ${after}`];
+  });
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { World } from '../../check/world.ts';
+import { World, writeId } from '../../check/world.ts';
 import type { Row } from '../../check/world.ts';
 import type { TableSpec } from '../../suite.ts';
 
@@ -8,6 +8,14 @@ export interface BaseRows {
   world: World;
   /** Per table: the rows as `to_jsonb` prints them, and the columns a reset writes. */
   full: Map<string, { rows: string; columns: string[] }>;
+  /** Every column of each row, as `to_jsonb(row)::text`, by `writeId` (to see a change to a column the model does not read). */
+  images: ReadonlyMap<string, string>;
+}
+
+/** The rows PostgreSQL holds after a run: as the model sees them, and whole. */
+export interface ReadBack {
+  world: World;
+  images: ReadonlyMap<string, string>;
 }
 
 const projection = (table: TableSpec) =>
@@ -17,9 +25,13 @@ const projection = (table: TableSpec) =>
 export async function readBaseRows(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<BaseRows> {
   const writes = [];
   const full = new Map<string, { rows: string; columns: string[] }>();
+  const images = new Map<string, string>();
   for (const table of tables) {
-    const result = await client.query<{ k: string; r: Row; f: unknown }>(`SELECT (${table.key})::text AS k, ${projection(table)} AS r, to_jsonb(x) AS f FROM ${table.name} AS x ORDER BY 1`);
-    for (const row of result.rows) writes.push({ table: table.name, key: row.k, row: row.r });
+    const result = await client.query<{ k: string; r: Row; f: unknown; i: string }>(`SELECT (${table.key})::text AS k, ${projection(table)} AS r, to_jsonb(x) AS f, to_jsonb(x)::text AS i FROM ${table.name} AS x ORDER BY 1`);
+    for (const row of result.rows) {
+      writes.push({ table: table.name, key: row.k, row: row.r });
+      images.set(writeId({ table: table.name, key: row.k }), row.i);
+    }
     if (result.rows.length === 0) continue;
     const columns = await client.query<{ name: string }>(
       `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' AND attidentity <> 'a' ORDER BY attnum`,
@@ -27,49 +39,53 @@ export async function readBaseRows(client: pg.ClientBase, tables: readonly Table
     );
     full.set(table.name, { rows: JSON.stringify(result.rows.map((row) => row.f)), columns: columns.rows.map((c) => c.name) });
   }
-  return { world: World.of(writes), full };
+  return { world: World.of(writes), full, images };
 }
 
 /**
- * One statement that reads back the rows of the given keys (and every row the state started
- * with) as the model sees them, and leaves the table as the run found it: the run's own rows
- * deleted, the starting rows put back as they were. The reading sees the run's final state (a
- * data-modifying CTE's changes are invisible to its own statement); foreign keys are checked at
- * the end of the statement, when every table is back. So each run starts from the same rows,
- * whatever the suite's constraints (a UNIQUE on an e-mail column would otherwise meet the
- * e-mails of earlier runs).
+ * One statement that reads back every row of the suite's tables (`scope: 'all'`: the run's,
+ * the state's, and any a trigger, a cascade or a bug wrote under a key the run never handed
+ * out), or only the rows of the given keys (`'keys'`: the rehearsal's flows on a table at
+ * scale), as the model sees them and whole; with `reset`, it leaves the tables as the run found
+ * them: the run's own rows deleted, the starting rows put back as they were. The reading sees
+ * the run's final state (a data-modifying CTE's changes are invisible to its own statement);
+ * foreign keys are checked at the end of the statement, when every table is back. So each run
+ * starts from the same rows, whatever the suite's constraints (a UNIQUE on an e-mail column
+ * would otherwise meet the e-mails of earlier runs).
  */
-export function readBackStatement(tables: readonly TableSpec[], base: BaseRows | undefined, reset: boolean): { text: string; values: (keys: string[]) => unknown[] } {
+export function readBackStatement(tables: readonly TableSpec[], base: BaseRows | undefined, reset: boolean, scope: 'all' | 'keys' = 'all'): { text: string; values: (keys: string[]) => unknown[] } {
+  // the statement's parameters, in order: the run's keys (scope 'keys'), the state's keys (reset), each table's starting rows
+  const slots: ((keys: string[]) => unknown)[] = [];
+  const parameter = (value: (keys: string[]) => unknown, type: string) => `$${slots.push(value)}::${type}`;
   const ctes: string[] = [];
-  const baseValues: string[] = [];
   if (reset) {
-    // every row the state did not start with goes: the run's, and any a bug put there under another key
-    tables.forEach((table, i) => ctes.push(`forget_${i} AS (DELETE FROM ${table.name} AS x WHERE NOT (x.${table.key})::text = ANY($2::text[]) RETURNING 1)`));
+    // every row the state did not start with goes: the run's, and any a trigger or a bug put there under another key
+    const kept = parameter(() => baseKeys(base), 'text[]');
+    tables.forEach((table, i) => ctes.push(`forget_${i} AS (DELETE FROM ${table.name} AS x WHERE NOT (x.${table.key})::text = ANY(${kept}) RETURNING 1)`));
   }
   if (reset && base) {
-    for (const table of tables) {
+    tables.forEach((table, n) => {
       const full = base.full.get(table.name);
-      if (!full) continue;
-      baseValues.push(full.rows);
-      const param = `$${baseValues.length + 2}::jsonb`;
-      const n = baseValues.length;
+      if (!full) return;
+      const rows = parameter(() => full.rows, 'jsonb');
       const columns = full.columns.map((c) => pg.escapeIdentifier(c));
       ctes.push(
-        `reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${param}) AS p WHERE x.${table.key} = p.${table.key} AND to_jsonb(x) IS DISTINCT FROM to_jsonb(p) RETURNING 1)`,
-        `restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${param}) AS p WHERE NOT EXISTS (SELECT 1 FROM ${table.name} AS x WHERE x.${table.key} = p.${table.key}) RETURNING 1)`,
+        `reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE x.${table.key} = p.${table.key} AND to_jsonb(x) IS DISTINCT FROM to_jsonb(p) RETURNING 1)`,
+        `restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE NOT EXISTS (SELECT 1 FROM ${table.name} AS x WHERE x.${table.key} = p.${table.key}) RETURNING 1)`,
       );
-    }
+    });
   }
-  const selects = tables.map((table) => `SELECT ${pg.escapeLiteral(table.name)} AS t, (${table.key})::text AS k, ${projection(table)} AS r FROM ${table.name} AS x WHERE (${table.key})::text = ANY($1::text[])`);
+  const wanted = scope === 'keys' ? parameter((keys) => keys, 'text[]') : undefined;
+  const selects = tables.map((table) => `SELECT ${pg.escapeLiteral(table.name)} AS t, (${table.key})::text AS k, ${projection(table)} AS r, to_jsonb(x)::text AS i FROM ${table.name} AS x${wanted ? ` WHERE (${table.key})::text = ANY(${wanted})` : ''}`);
   const text = `${ctes.length ? `WITH ${ctes.join(',\n')}\n` : ''}${selects.join('\nUNION ALL\n')}`;
-  return { text, values: (keys) => (reset ? [keys, baseKeys(base), ...baseValues] : [keys]) };
+  return { text, values: (keys) => slots.map((slot) => slot(keys)) };
 }
 
 function baseKeys(base: BaseRows | undefined): string[] {
   return base ? base.world.all().map((row) => row.key) : [];
 }
 
-/** The rows a read-back statement returned, as a world. */
-export function rowsToWorld(rows: readonly { t: string; k: string; r: Row }[]): World {
-  return World.of(rows.map((row) => ({ table: row.t, key: row.k, row: row.r })));
+/** The rows a read-back statement returned, as a world, and whole. */
+export function rowsToWorld(rows: readonly { t: string; k: string; r: Row; i: string }[]): ReadBack {
+  return { world: World.of(rows.map((row) => ({ table: row.t, key: row.k, row: row.r }))), images: new Map(rows.map((row) => [writeId({ table: row.t, key: row.k }), row.i])) };
 }

@@ -1,12 +1,11 @@
 import type pg from 'pg';
 import { diffCatalogs, formatCatalogDiff, snapshotCatalog } from '../../catalog/index.ts';
 import type { MigrationOutcome } from '../../check/migration-checks.ts';
-import type { World } from '../../check/world.ts';
 import { connectClient, withClient } from '../../postgres/index.ts';
 import { InterleavingExecutor, type ServerError } from '../../sessions/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
-import { readBackStatement, readBaseRows, rowsToWorld, type BaseRows } from './table-rows.ts';
+import { readBackStatement, readBaseRows, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
 
 /** What the migration did to the database the write groups use. */
 export interface TargetMigration {
@@ -33,7 +32,7 @@ export class WriteTarget {
     readonly state: StartingState,
     readonly history: StateHistory,
     private database: StateDatabase,
-    readonly base: BaseRows,
+    private starting: BaseRows,
     readonly migration: TargetMigration | undefined,
   ) {}
 
@@ -53,6 +52,11 @@ export class WriteTarget {
 
   get name(): string {
     return this.database.name;
+  }
+
+  /** The rows the state started with (read again when the database is built again: defaults such as now() differ). */
+  get base(): BaseRows {
+    return this.starting;
   }
 
   config(): pg.ClientConfig {
@@ -77,21 +81,22 @@ export class WriteTarget {
     await this.disconnect();
     await this.database.drop();
     this.database = await this.context.bench.templates.clone(this.state, this.history, `${this.state.name}_again`);
-    if (this.migration) await withClient(this.config(), (client) => this.context.bench.migrator.migrateTo(client, this.context.bench.to));
+    this.starting = await withClient(this.config(), async (client) => {
+      if (this.migration) await this.context.bench.migrator.migrateTo(client, this.context.bench.to);
+      return readBaseRows(client, this.context.suite.tables);
+    });
     this.dirty = false;
   }
 
-  /** After a run: the rows of its keys and the starting rows as they are now; the starting rows are then put back. */
-  async finish(client: pg.ClientBase, keys: string[], reset = true): Promise<World> {
+  /** After a run: every row of the suite's tables as it is now; the starting rows are then put back, and no other row kept. */
+  async finish(client: pg.ClientBase, reset = true): Promise<ReadBack> {
     const statement = readBackStatement(this.context.suite.tables, this.base, reset);
-    const baseKeys = this.base.world.all().map((row) => row.key);
-    const values = statement.values([...keys, ...baseKeys]);
     try {
-      return rowsToWorld((await client.query({ name: `ch_read_back_${reset ? 'reset' : 'plain'}`, text: statement.text, values })).rows);
+      return rowsToWorld((await client.query({ name: `ch_read_back_${reset ? 'reset' : 'plain'}`, text: statement.text, values: statement.values([]) })).rows);
     } catch (error) {
       if (!reset) throw error;
       this.dirty = true;
-      return this.finish(client, keys, false);
+      return this.finish(client, false);
     }
   }
 

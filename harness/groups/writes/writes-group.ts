@@ -33,8 +33,8 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
       const keys = new FreshKeys();
       const program = writerProgram(suite, operations.map((op) => ({ kind: 'op' as const, op })), { keys, base: target.base.world });
       const events: HistoryEvent[] = await runSequentially(client, program);
-      const actual = await target.finish(client, keys.all());
-      const verdict = checkRun({ state: target.state.name, events, base: target.base.world, writers: 1, schema: 'after', actual, keys, invariant: suite.invariant });
+      const actual = await target.finish(client);
+      const verdict = checkRun({ state: target.state.name, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant });
       const first = verdict.mismatches[0];
       const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
       return { problems, events, verdict };
