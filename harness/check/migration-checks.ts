@@ -1,6 +1,13 @@
 import type { ServerError } from '../sessions/step-outcome.ts';
 import type { Expectation } from '../states/index.ts';
 
+/** Reported when a migration that must converge does not reach the target (any group). */
+export const REACHES_TARGET = 'migration-reaches-target';
+/** Reported in every state when the chain does not apply to an empty database. */
+export const CHAIN_APPLIES = 'chain-applies-to-empty-database';
+/** Reported when a state cannot be built from the chain (its template, or with a history). */
+export const STATE_BUILDS = 'state-builds';
+
 export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'failed';
 
 export interface MigrationFailure {

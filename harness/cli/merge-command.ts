@@ -5,7 +5,7 @@ import { redactPasswords } from '../postgres/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
 import { writeReports } from '../report/write-reports.ts';
 import { mergeShardReports, type ShardInput } from '../verify/merge-reports.ts';
-import type { VerifyReport } from '../verify/verify-report.ts';
+import { exitCodeOf, type VerifyReport } from '../verify/verify-report.ts';
 import { log } from './verify-command.ts';
 
 /** `merge-reports DIR… --report OUT`: the shards' report.json joined into one report; exit 0 or 1 as one run would. */
@@ -29,5 +29,5 @@ export async function runMerge(dirs: string[], flags: { report?: string; json?: 
   log(`merged ${inputs.length} shard(s): ${report.states.length} state(s), ${report.states.reduce((n, s) => n + s.properties.length, 0)} properties`);
   if (flags.report) log(`wrote ${(await writeReports(flags.report, report)).join(', ')}`);
   process.stdout.write(redactPasswords(flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report)) + '\n');
-  return report.ok ? 0 : 1;
+  return exitCodeOf(report);
 }

@@ -10,7 +10,7 @@ import { writeReports } from '../report/write-reports.ts';
 import { interruptedBy, registerCleanup } from '../shutdown.ts';
 import type { Suite } from '../suite.ts';
 import { verify } from '../verify/verify.ts';
-import type { VerifyReport } from '../verify/verify-report.ts';
+import { exitCodeOf, type VerifyReport } from '../verify/verify-report.ts';
 import { loadSuite } from './load-suite.ts';
 
 export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
@@ -114,5 +114,5 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
   partialReport.release();
   if (flags.report) log(`wrote ${(await writeReports(flags.report, report)).join(', ')}`);
   process.stdout.write(redactPasswords(flags.json ? JSON.stringify(report, null, 2) : formatConsoleReport(report)) + '\n');
-  return report.ok ? 0 : 1;
+  return exitCodeOf(report);
 }

@@ -13,12 +13,13 @@ export function formatConsoleReport(report: VerifyReport): string {
   lines.push('');
   for (const state of report.states) {
     const failed = state.properties.filter((property) => !property.ok);
-    const mark = failed.length === 0 ? 'ok  ' : 'FAIL';
+    const mark = failed.length === 0 && !state.setupError ? 'ok  ' : 'FAIL';
     const runs = Math.max(0, ...state.properties.map((property) => property.runs));
     const groups = [...new Set(state.properties.map((property) => property.group))].join('+') || 'none';
     lines.push(
       `${mark} ${state.name.padEnd(width)}  expect ${state.expect.padEnd(15)} migration ${state.migration.padEnd(17)} ${state.properties.length - failed.length}/${state.properties.length} properties (${groups}, up to ${runs} runs)`,
     );
+    if (state.setupError) lines.push(...indent([`setup error (the suite's, not the migration's): ${state.setupError.split('\n')[0]}`, ...state.setupError.split('\n').slice(1)], 7));
     if (state.migration === 'failed-atomically' && state.error) lines.push(...indent(state.error.split('\n'), 7));
     if (state.migration === 'drift' && state.catalogDiff) lines.push(...indent(['catalog differs from the target:', ...state.catalogDiff], 7));
     for (const property of state.properties.filter((p) => p.notes?.length)) lines.push(...indent(property.notes!, 7));
@@ -39,7 +40,8 @@ export function formatConsoleReport(report: VerifyReport): string {
   const total = report.states.reduce((sum, state) => sum + state.properties.length, 0) + (rehearsal?.properties.length ?? 0);
   const failedCount = failures.length + (rehearsal?.properties.filter((p) => !p.ok).length ?? 0);
   const verdict = report.shard ? `SHARD ${report.shard.index}/${report.shard.count} ${report.ok ? 'PASSED' : 'FAILED'}` : report.ok ? 'PASSED' : 'FAILED';
-  lines.push('', `${verdict}: ${total - failedCount} of ${total} properties hold over ${report.states.length} state(s)${rehearsal ? ' and the deploy rehearsal' : ''} (seed ${report.seed})`);
+  const unbuilt = report.states.filter((state) => state.setupError).length;
+  lines.push('', `${verdict}: ${total - failedCount} of ${total} properties hold over ${report.states.length} state(s)${rehearsal ? ' and the deploy rehearsal' : ''}${unbuilt ? `; ${unbuilt} state(s) could not be built by the suite's own setup` : ''} (seed ${report.seed})`);
   return lines.join('\n');
 }
 

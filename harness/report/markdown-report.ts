@@ -37,6 +37,7 @@ export function formatMarkdownReport(report: VerifyReport): string {
   out.push('## States', '');
   for (const state of report.states) {
     out.push(`### ${state.name}`, '', `${state.story}`, '', `- expected: **${state.expect}**, migration: **${state.migration}**`);
+    if (state.setupError) out.push("- **setup error** (the suite's own, before the revision under test):", '', '```', state.setupError, '```');
     if (state.error) out.push('- migration error:', '', '```', state.error, '```');
     if (state.catalogDiff?.length) out.push('- catalog differs from the target:', '', '```diff', ...state.catalogDiff, '```');
     for (const reason of state.skipped ?? []) out.push(`- not run: ${reason}`);

@@ -84,6 +84,8 @@ function mergeState(parts: readonly StateReport[]): StateReport {
   const merged: StateReport = { name: source.name, story: source.story, expect: source.expect, migration: source.migration, properties };
   if (source.error) merged.error = source.error;
   if (source.catalogDiff?.length) merged.catalogDiff = source.catalogDiff;
+  const setupErrors = [...new Set(parts.flatMap((part) => (part.setupError ? [part.setupError] : [])))];
+  if (setupErrors.length) merged.setupError = setupErrors.join('\n');
   if (skipped.length) merged.skipped = skipped;
   return merged;
 }

@@ -8,6 +8,8 @@ import { runProperty, type Execution, type PropertySpec } from '../run/property-
 import type { LiveDeployFacts, PropertyResult } from '../run/property-result.ts';
 import { commandFor } from '../run/run-config.ts';
 import { serverErrorOf, type ServerError } from '../sessions/index.ts';
+import { perCloneSteps, StateBuildError } from '../states/index.ts';
+import { buildCause } from './state-build.ts';
 import { CHAIN_APPLIES, REACHES_TARGET, STATE_BUILDS, type WorkItem } from './work-items.ts';
 
 /** What one item adds to its state's report. */
@@ -15,6 +17,8 @@ export interface ItemResult {
   properties: PropertyResult[];
   migration?: { outcome: MigrationOutcome; error?: string; catalogDiff?: string[] };
   skipped?: string[];
+  /** The state could not be built, and the suite's own setup (not the revision under test) is why: exit 2. */
+  setupError?: string;
 }
 
 /** Runs one (state, group) item; a chain that cannot be applied or built is a verdict, never a setup error. */
@@ -24,20 +28,21 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
   if ('error' in bench.reference) {
     return { properties: [failure(context, item, CHAIN_APPLIES, ['empty database', `migrate to ${bench.to}`], `the chain up to ${bench.to} applies`, bench.reference.error, bench.reference.server)], migration: { outcome: 'failed', error: bench.reference.error } };
   }
-  const built = bench.built.get(state.name);
-  if (built && 'error' in built) {
-    const error = built.error.message;
-    return { properties: [failure(context, item, STATE_BUILDS, [`build state ${state.name}`], `state ${state.name} can be built from the chain`, error, serverErrorOf(built.error))], migration: { outcome: 'failed', error } };
-  }
+  const template = bench.built.get(state.name);
+  if (template && 'error' in template) return unbuildable(context, item, template.error, [`build state ${state.name}`]);
   if (item.kind === 'migration') {
-    // a replay of "the chain applies" or "the state builds" that no longer fails: that is its result
-    if (config.property === CHAIN_APPLIES || config.property === STATE_BUILDS) return { properties: [held(context, config.property)] };
-    const { results, observation } = await runMigrationGroup(context, state);
-    return { properties: results, migration: observation && { outcome: observation.outcome, error: observation.failure?.message, catalogDiff: observation.catalogDiff } };
+    // a replay of "the chain applies" (or "the state builds", for a state built once) that no longer fails: that is its result
+    if (config.property === CHAIN_APPLIES || (config.property === STATE_BUILDS && perCloneSteps(state).length === 0)) return { properties: [held(context, config.property)] };
+    const { results, observation, buildError } = await runMigrationGroup(context, state);
+    const migration = observation && { outcome: observation.outcome, error: observation.failure?.message, catalogDiff: observation.catalogDiff };
+    return buildError ? { ...notBuiltWithEveryHistory(context, item, results, buildError), ...(migration ? { migration } : {}) } : { properties: results, ...(migration ? { migration } : {}) };
   }
   const history = bench.templates.historyFor(state, config.seed);
+  const withHistory = [`build state ${state.name} with the run's history:`, ...history.flatMap((rows) => rows.summary.map((line) => `  ${line}`))];
   if (item.kind === 'deploy') {
-    const deploy = await openLiveDeploy(context, context.suite.concurrency!, state, history);
+    const copy = await openOrWhyNot(() => openLiveDeploy(context, context.suite.concurrency!, state, history));
+    if ('buildError' in copy) return unbuildable(context, item, copy.buildError, withHistory);
+    const deploy = copy.opened;
     if (!deploy) return { properties: [], skipped: [`live deploy: nothing to deploy (every revision up to ${bench.to} is recorded)`] };
     try {
       const [result] = (await runProperty(deploy.spec, state.name, config, context.progress)).results;
@@ -46,7 +51,9 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
       await deploy.close();
     }
   }
-  const opened = item.kind === 'writes' ? await openWrites(context, context.suite.writes!, state, history) : await openConcurrency(context, context.suite.concurrency!, state, history);
+  const group = await openOrWhyNot(async () => (item.kind === 'writes' ? await openWrites(context, context.suite.writes!, state, history) : await openConcurrency(context, context.suite.concurrency!, state, history)));
+  if ('buildError' in group) return unbuildable(context, item, group.buildError, withHistory);
+  const opened = group.opened;
   const { target } = opened;
   try {
     const migration = target.migration!;
@@ -58,8 +65,7 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
       // whose migration applied without converging, is written to: that is how such bugs show)
       return { ...base, properties: reachedProperty, skipped: [`${item.kind}: migration failed: ${migration.error?.split('\n')[0]}`] };
     }
-    const spec: PropertySpec<unknown, Execution> = opened.spec;
-    const { results } = await runProperty(spec, state.name, config, context.progress);
+    const { results } = await runProperty(opened.spec as PropertySpec<unknown, Execution>, state.name, config, context.progress);
     return { ...base, properties: [...reachedProperty, ...results] };
   } finally {
     await opened.close();
@@ -104,4 +110,44 @@ function withDeployFacts<Op>(context: GroupContext<Op>, item: WorkItem, result: 
       script: commandFor('repro', context.config, ref),
     },
   };
+}
+
+/** Opens a group's database, or says which state step could not be built. */
+async function openOrWhyNot<T>(open: () => Promise<T>): Promise<{ opened: T } | { buildError: StateBuildError }> {
+  try {
+    return { opened: await open() };
+  } catch (error) {
+    if (error instanceof StateBuildError) return { buildError: error };
+    throw error;
+  }
+}
+
+const GROUP_OF: Record<WorkItem['kind'], string> = { migration: 'migration checks', writes: 'writes', concurrency: 'concurrency', deploy: 'live deploy' };
+
+/**
+ * A state that cannot be built is that state's result: its properties are not run, and why is
+ * said. When the revision under test is the cause, that is a failure (state-builds, exit 1);
+ * when the suite's own setup before it is, a setup error of that state (exit 2). The other
+ * states' results stand either way.
+ */
+function unbuildable<Op>(context: GroupContext<Op>, item: WorkItem, error: StateBuildError, steps: string[]): ItemResult {
+  const cause = buildCause(error, context.bench.migrator, context.bench.anchor, context.bench.to);
+  const why = cause === 'suite-setup' ? "the suite's own setup fails before the revision under test" : `it fails once ${context.bench.to} is applied`;
+  const skipped = [`${GROUP_OF[item.kind]}: not run: state ${item.state.name} cannot be built (${why}): ${error.message.split('\n')[0]}`];
+  if (cause === 'suite-setup') return { properties: [], skipped, setupError: `state ${item.state.name} cannot be built: ${error.message}` };
+  return { properties: [failure(context, item, STATE_BUILDS, steps, `state ${item.state.name} can be built (the revision under test, ${context.bench.to}, must accept what the state writes after it)`, error.message, serverErrorOf(error))], skipped };
+}
+
+/**
+ * The migration group met a history its state cannot be built with: state-builds failed (or,
+ * when the suite's own setup is the cause, a setup error). A check that held on the other
+ * histories is not reported as holding: it is listed as not run, with the reason.
+ */
+function notBuiltWithEveryHistory<Op>(context: GroupContext<Op>, item: WorkItem, results: PropertyResult[], error: StateBuildError): ItemResult {
+  const cause = buildCause(error, context.bench.migrator, context.bench.anchor, context.bench.to);
+  const unproven = results.filter((r) => r.ok && r.name !== STATE_BUILDS).map((r) => r.name);
+  const kept = results.filter((r) => !r.ok && (r.name !== STATE_BUILDS || cause === 'revision-under-test'));
+  const why = cause === 'suite-setup' ? "the suite's own setup fails before the revision under test" : `it fails once ${context.bench.to} is applied`;
+  const skipped = unproven.length ? [`${GROUP_OF.migration} ${unproven.join(', ')}: not run on every history: state ${item.state.name} cannot be built with some (${why}): ${error.message.split('\n')[0]}`] : [];
+  return { properties: kept, skipped, ...(cause === 'suite-setup' ? { setupError: `state ${item.state.name} cannot be built with some histories: ${error.message}` } : {}) };
 }

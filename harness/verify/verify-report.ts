@@ -34,11 +34,24 @@ export interface StateReport {
   catalogDiff?: string[];
   /** Groups not run in this state, and why (e.g. writes after a failed migration). */
   skipped?: string[];
+  /** The state could not be built by the suite's own setup, before the revision under test: a setup problem (exit 2), not a finding. */
+  setupError?: string;
   properties: PropertyResult[];
 }
 
-/** A report's verdict: every property holds, and at least one property ran. */
+/** A report's verdict: every property holds, at least one property ran, and every state could be built. */
 export function verdictOf(states: readonly StateReport[]): boolean {
   const properties = states.flatMap((state) => state.properties);
-  return properties.length > 0 && properties.every((property) => property.ok);
+  return properties.length > 0 && properties.every((property) => property.ok) && states.every((state) => !state.setupError);
+}
+
+/**
+ * The exit code of a report: 0 it holds; 1 a property failed (the migration did something it
+ * must not, the revision under test included); 2 nothing failed, but the suite's own setup kept
+ * a state from being built (or nothing was proven).
+ */
+export function exitCodeOf(report: Pick<VerifyReport, 'ok' | 'states' | 'rehearsal'>): 0 | 1 | 2 {
+  if (report.ok) return 0;
+  const failed = report.states.some((state) => state.properties.some((p) => !p.ok)) || (report.rehearsal?.properties.some((p) => !p.ok) ?? false);
+  return failed || !report.states.some((state) => state.setupError) ? 1 : 2;
 }

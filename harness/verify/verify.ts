@@ -64,7 +64,7 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
     // the rehearsal is one piece of work: the first shard does it
     const rehearsed = rehearsal && (!config.shard || config.shard.index === 1) ? await rehearsal.rehearse(context) : undefined;
     // a shard's verdict is its own work's (it may hold none); merge-reports gives the run's
-    const holds = config.shard ? states.every((state) => state.properties.every((p) => p.ok)) : verdictOf(states);
+    const holds = config.shard ? states.every((state) => !state.setupError && state.properties.every((p) => p.ok)) : verdictOf(states);
     return { ok: holds && (rehearsed?.ok ?? true), ...header, finishedAt: new Date().toISOString(), states, ...(rehearsed ? { rehearsal: rehearsed } : {}) };
   } finally {
     await bench.close();
@@ -99,6 +99,8 @@ function stateReport(state: StartingState, items: readonly WorkItem[], results: 
   if (migration?.catalogDiff?.length) report.catalogDiff = migration.catalogDiff;
   const notes = [...(skipped.get(state.name) ?? []), ...done.flatMap((r) => r.skipped ?? [])];
   if (notes.length) report.skipped = notes;
+  const setupErrors = [...new Set(done.flatMap((r) => (r.setupError ? [r.setupError] : [])))];
+  if (setupErrors.length) report.setupError = setupErrors.join('\n');
   return report;
 }
 

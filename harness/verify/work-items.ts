@@ -1,4 +1,4 @@
-import { checksFor } from '../check/migration-checks.ts';
+import { CHAIN_APPLIES, checksFor, REACHES_TARGET, STATE_BUILDS } from '../check/migration-checks.ts';
 import { SetupError } from '../errors.ts';
 import { LIVE_DEPLOY } from '../groups/concurrency/live-deploy.ts';
 import type { RunConfig } from '../run/run-config.ts';
@@ -15,12 +15,7 @@ export interface WorkItem {
   index: number;
 }
 
-/** Properties reported when a migration that must converge does not reach the target (any group). */
-export const REACHES_TARGET = 'migration-reaches-target';
-/** Reported in every state when the chain does not apply to an empty database. */
-export const CHAIN_APPLIES = 'chain-applies-to-empty-database';
-/** Reported when a state cannot be built from the chain. */
-export const STATE_BUILDS = 'state-builds';
+export { CHAIN_APPLIES, REACHES_TARGET, STATE_BUILDS } from '../check/migration-checks.ts';
 
 /** States the write groups write to: those whose migration must succeed (drift and failure are reported, not written to). */
 export function writable(state: StartingState): boolean {

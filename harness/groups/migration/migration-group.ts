@@ -1,15 +1,18 @@
 import type pg from 'pg';
-import { checksFor, EXPECTED, migrationProblems, type MigrationObservation } from '../../check/migration-checks.ts';
+import { checksFor, EXPECTED, migrationProblems, STATE_BUILDS, type MigrationObservation } from '../../check/migration-checks.ts';
 import { connectClient } from '../../postgres/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import { runProperty, type Execution, type PropertySpec } from '../../run/property-runner.ts';
 import type { Counterexample, PropertyResult } from '../../run/property-result.ts';
 import type { Workbench } from '../../run/workbench.ts';
-import { describeStep, hasHistory, type StartingState, type StateDatabase, type StateHistory } from '../../states/index.ts';
+import { serverErrorOf } from '../../sessions/index.ts';
+import { describeStep, hasHistory, perCloneSteps, StateBuildError, type StartingState, type StateDatabase, type StateHistory } from '../../states/index.ts';
 import { observeMigration, type Experiment } from './migration-experiment.ts';
 
 interface MigrationRun extends Execution {
-  observation: MigrationObservation;
+  observation?: MigrationObservation;
+  /** The state could not be built with this history: nothing was migrated. */
+  buildError?: StateBuildError;
 }
 
 export interface MigrationGroupResult {
@@ -18,6 +21,8 @@ export interface MigrationGroupResult {
   observation?: MigrationObservation;
   /** The minimal failing history, if a check failed. */
   failingHistory?: StateHistory;
+  /** Why the state could not be built with the minimal history that shows it (its result is STATE_BUILDS). */
+  buildError?: StateBuildError;
 }
 
 /**
@@ -37,12 +42,19 @@ export async function runMigrationGroup<Op>(context: GroupContext<Op>, state: St
   const checks = checksFor(state.expect).filter((name) => context.config.property === undefined || name === context.config.property);
   const spec: PropertySpec<StateHistory, MigrationRun> = {
     group: 'migration',
-    properties: checks,
+    properties: perCloneSteps(state).length > 0 ? [...checks, STATE_BUILDS] : checks,
     label: checks.length === 1 ? checks[0]! : `migration checks (${checks.length})`,
     cases: bench.templates.historyArbitrary(state),
     runs: hasHistory(state) ? undefined : 1,
     async execute(history) {
-      const observation = await workspace.observe(history, experiment);
+      let observation: MigrationObservation;
+      try {
+        observation = await workspace.observe(history, experiment);
+      } catch (error) {
+        if (!(error instanceof StateBuildError)) throw error;
+        // a history the state cannot be built with is a finding of its own, shrunk like any other
+        return { problems: [{ property: STATE_BUILDS, expected: `state ${state.name} can be built with every history`, actual: error.message, error: serverErrorOf(error) }], buildError: error };
+      }
       first ??= observation;
       const problems = [...migrationProblems(observation, state.expect)].filter(([property]) => checks.includes(property)).map(([property, problem]) => {
         const [headline, ...details] = problem.split('\n');
@@ -55,7 +67,9 @@ export async function runMigrationGroup<Op>(context: GroupContext<Op>, state: St
   };
   try {
     const { results, failing, failingCase } = await runProperty(spec, state.name, context.config, context.progress);
-    return { results, observation: failing?.observation ?? first, failingHistory: failingCase };
+    // state-builds is reported only when it fails (it is a precondition of the checks, not one of them)
+    const reported = results.filter((result) => result.name !== STATE_BUILDS || !result.ok || context.config.property === STATE_BUILDS);
+    return { results: reported, observation: failing?.observation ?? first, failingHistory: failingCase, ...(failing?.buildError ? { buildError: failing.buildError } : {}) };
   } finally {
     await workspace.close();
   }
