@@ -17,7 +17,8 @@ export interface CatalogRevert {
  */
 export function catalogRevert(now: CatalogSnapshot, before: CatalogSnapshot): CatalogRevert | undefined {
   const differences = diffCatalogs(before, now);
-  if (differences.some((d) => d.kind === 'table' || d.kind === 'column')) return undefined;
+  // only constraints and indexes are put back; anything else (a column, a trigger, a function…) wants a fresh copy
+  if (differences.some((d) => d.kind !== 'constraint' && d.kind !== 'index')) return undefined;
   const constraintNames = new Set([...now.constraints, ...before.constraints].map((c) => `${c.table}.${c.name}`));
   const changed = (kind: 'constraint' | 'index') => new Set(differences.filter((d) => d.kind === kind).map((d) => d.object));
   const constraints = changed('constraint');
