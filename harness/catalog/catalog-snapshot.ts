@@ -64,6 +64,13 @@ const OWN = (catalog: string, oid: string) => `NOT EXISTS (SELECT 1 FROM pg_depe
 /** Not made by PostgreSQL along with a type (a range type's constructors and its multirange cast come and go with it). */
 const MADE_BY_TYPE = (catalog: string, oid: string) => `NOT EXISTS (SELECT 1 FROM pg_depend xi WHERE xi.classid = '${catalog}'::regclass AND xi.objid = ${oid} AND xi.refclassid = 'pg_type'::regclass AND xi.deptype = 'i')`;
 const REL = `format('%I.%I', n.nspname, c.relname)`;
+/**
+ * Privileges as grantee:privilege, the object's owner called "owner": which role ran the
+ * migration (a tool's own role, the harness's) is not part of the schema; what it granted is.
+ * Owners themselves are left out, as migra's schemainspect and pg-schema-diff leave them out.
+ */
+const acl = (column: string, owner: string) =>
+  `(SELECT string_agg(format('%s:%s%s', CASE WHEN g.grantee = ${owner} THEN 'owner' WHEN g.grantee = 0 THEN 'public' ELSE pg_get_userbyid(g.grantee) END, g.privilege_type, CASE WHEN g.is_grantable THEN ' with grant option' ELSE '' END), ', ' ORDER BY 1) FROM aclexplode(${column}) AS g)`;
 
 /** Comments on objects of the user's schemas, whatever kind of object carries them. */
 const COMMENTED = `(
@@ -82,14 +89,14 @@ const COMMENTED = `(
  * Everything but tables, columns, constraints and indexes, one row per object: the kinds the
  * schema-diff tools inspect (migra's schemainspect: schemainspect/pg/sql/*.sql; stripe's
  * pg-schema-diff: internal/queries/queries.sql; Atlas: sql/postgres/inspect.go), and what they
- * leave out that a migration can still change (owners, reloptions, replica identity, rules,
+ * leave out that a migration can still change (reloptions, replica identity, rules,
  * statistics objects, event triggers, operators, casts, comments on every kind, privileges).
  * Sequences by definition, never by their current value. Definitions are printed by
  * PostgreSQL (pg_get_functiondef, pg_get_triggerdef, pg_get_viewdef, pg_get_expr…) under the
  * session's search_path, the same for every database the harness compares.
  */
 const OBJECTS = `
-  SELECT 'schema', quote_ident(n.nspname), concat_ws(' ', 'owner', pg_get_userbyid(n.nspowner)) FROM pg_namespace n WHERE ${USER('n.nspname')} AND ${OWN('pg_namespace', 'n.oid')}
+  SELECT 'schema', quote_ident(n.nspname), '' FROM pg_namespace n WHERE ${USER('n.nspname')} AND ${OWN('pg_namespace', 'n.oid')}
   UNION ALL SELECT 'extension', quote_ident(x.extname), format('version %s in schema %s', x.extversion, x.extnamespace::regnamespace) FROM pg_extension x WHERE x.extname <> 'plpgsql'
   UNION ALL SELECT 'table', ${REL}, concat_ws('; ',
       CASE c.relkind WHEN 'p' THEN 'partitioned by ' || pg_get_partkeydef(c.oid) END,
@@ -100,21 +107,18 @@ const OBJECTS = `
       'replica identity ' || CASE c.relreplident WHEN 'd' THEN 'default' WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full' ELSE 'index ' || coalesce((SELECT i.indexrelid::regclass::text FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident), '?') END,
       CASE WHEN c.reloftype <> 0 THEN 'of type ' || c.reloftype::regtype::text END,
       CASE WHEN c.reloptions IS NOT NULL THEN 'with ' || array_to_string(c.reloptions, ', ') END,
-      CASE WHEN c.relam <> 0 THEN 'using ' || (SELECT a.amname FROM pg_am a WHERE a.oid = c.relam) END,
-      'owner ' || pg_get_userbyid(c.relowner))
+      CASE WHEN c.relam <> 0 THEN 'using ' || (SELECT a.amname FROM pg_am a WHERE a.oid = c.relam) END)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
   UNION ALL SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${REL},
-      concat_ws('; ', rtrim(pg_get_viewdef(c.oid, true), ';'), CASE WHEN c.reloptions IS NOT NULL THEN 'with ' || array_to_string(c.reloptions, ', ') END, 'owner ' || pg_get_userbyid(c.relowner))
+      concat_ws('; ', rtrim(pg_get_viewdef(c.oid, true), ';'), CASE WHEN c.reloptions IS NOT NULL THEN 'with ' || array_to_string(c.reloptions, ', ') END)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
   UNION ALL SELECT 'sequence', format('%I.%I', s.schemaname, s.sequencename),
-      format('%s start %s increment %s min %s max %s cache %s%s%s; owner %s', s.data_type, s.start_value, s.increment_by, s.min_value, s.max_value, s.cache_size, CASE WHEN s.cycle THEN ' cycle' ELSE '' END,
+      format('%s start %s increment %s min %s max %s cache %s%s%s', s.data_type, s.start_value, s.increment_by, s.min_value, s.max_value, s.cache_size, CASE WHEN s.cycle THEN ' cycle' ELSE '' END,
         coalesce((SELECT ' owned by ' || d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                   WHERE d.classid = 'pg_class'::regclass AND d.objid = (quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename))::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1), ''),
-        s.sequenceowner)
+                   WHERE d.classid = 'pg_class'::regclass AND d.objid = (quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename))::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1), ''))
     FROM pg_sequences s WHERE ${USER('s.schemaname')} AND ${OWN('pg_class', `(quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename))::regclass`)}
   UNION ALL SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' ELSE 'function' END, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-      CASE p.prokind WHEN 'a' THEN format('returns %s; owner %s', pg_get_function_result(p.oid), pg_get_userbyid(p.proowner))
-        ELSE pg_get_functiondef(p.oid) || '; owner ' || pg_get_userbyid(p.proowner) END
+      CASE p.prokind WHEN 'a' THEN 'returns ' || pg_get_function_result(p.oid) ELSE pg_get_functiondef(p.oid) END
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER('n.nspname')} AND ${OWN('pg_proc', 'p.oid')} AND ${MADE_BY_TYPE('pg_proc', 'p.oid')}
   UNION ALL SELECT 'trigger', format('%I.%I.%I', n.nspname, c.relname, t.tgname), pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'O' THEN '' WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (enabled replica)' WHEN 'A' THEN ' (enabled always)' END
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${USER('n.nspname')} AND ${OWN('pg_trigger', 't.oid')}
@@ -135,7 +139,7 @@ const OBJECTS = `
                (SELECT string_agg(format('constraint %I %s%s', k.conname, pg_get_constraintdef(k.oid), CASE WHEN k.convalidated THEN '' ELSE ' (not validated)' END), ' ' ORDER BY k.conname) FROM pg_constraint k WHERE k.contypid = t.oid))
         WHEN 'c' THEN (SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)) || CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT b.typcollation FROM pg_type b WHERE b.oid = a.atttypid) THEN ' collate ' || a.attcollation::regcollation::text ELSE '' END, ', ' ORDER BY a.attnum)
                        FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
-        ELSE (SELECT format('subtype %s', format_type(r.rngsubtype, NULL)) FROM pg_range r WHERE r.rngtypid = t.oid) END || '; owner ' || pg_get_userbyid(t.typowner)
+        ELSE (SELECT format('subtype %s', format_type(r.rngsubtype, NULL)) FROM pg_range r WHERE r.rngtypid = t.oid) END
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) AND ${USER('n.nspname')} AND ${OWN('pg_type', 't.oid')}
   UNION ALL SELECT 'collation', format('%I.%I', n.nspname, l.collname), format('provider %s, collate %s, ctype %s, deterministic %s', l.collprovider, l.collcollate, l.collctype, l.collisdeterministic)
@@ -151,14 +155,14 @@ const OBJECTS = `
   UNION ALL SELECT 'foreign server', quote_ident(s.srvname), format('wrapper %s options %s', w.fdwname, s.srvoptions) FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw WHERE ${OWN('pg_foreign_server', 's.oid')}
   UNION ALL SELECT 'publication', quote_ident(p.pubname), format('all tables %s, insert %s, update %s, delete %s, tables %s', p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
       (SELECT string_agg(r.prrelid::regclass::text, ', ' ORDER BY 1) FROM pg_publication_rel r WHERE r.prpubid = p.oid)) FROM pg_publication p
-  UNION ALL SELECT 'privileges', format('%s %s', CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END, ${REL}), array_to_string(c.relacl, ', ')
+  UNION ALL SELECT 'privileges', format('%s %s', CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END, ${REL}), ${acl('c.relacl', 'c.relowner')}
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
-  UNION ALL SELECT 'privileges', format('column %s.%I', ${REL}, a.attname), array_to_string(a.attacl, ', ')
+  UNION ALL SELECT 'privileges', format('column %s.%I', ${REL}, a.attname), ${acl('a.attacl', 'c.relowner')}
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND ${USER('n.nspname')}
-  UNION ALL SELECT 'privileges', format('function %I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), array_to_string(p.proacl, ', ')
+  UNION ALL SELECT 'privileges', format('function %I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), ${acl('p.proacl', 'p.proowner')}
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_proc', 'p.oid')}
-  UNION ALL SELECT 'privileges', format('schema %I', n.nspname), array_to_string(n.nspacl, ', ') FROM pg_namespace n WHERE n.nspacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_namespace', 'n.oid')}
-  UNION ALL SELECT 'privileges', format('type %I.%I', n.nspname, t.typname), array_to_string(t.typacl, ', ') FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_type', 't.oid')}
+  UNION ALL SELECT 'privileges', format('schema %I', n.nspname), ${acl('n.nspacl', 'n.nspowner')} FROM pg_namespace n WHERE n.nspacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_namespace', 'n.oid')}
+  UNION ALL SELECT 'privileges', format('type %I.%I', n.nspname, t.typname), ${acl('t.typacl', 't.typowner')} FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_type', 't.oid')}
   UNION ALL SELECT 'privileges', format('default for %s in %s on %s', pg_get_userbyid(d.defaclrole), coalesce(d.defaclnamespace::regnamespace::text, 'every schema'), d.defaclobjtype), array_to_string(d.defaclacl, ', ') FROM pg_default_acl d
   UNION ALL SELECT 'comment', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description FROM pg_description d WHERE ${COMMENTED}`;
 
