@@ -1,20 +1,100 @@
 import pg from 'pg';
-import { tableMatches, type CatalogSnapshot } from '../catalog/index.ts';
+import { analyseFragment } from './predicate-fragment.ts';
 import { show, type Node } from './predicate-mutants.ts';
+import { valueDomains, type ColumnFacts } from './value-domains.ts';
 
-/** A column's representative values as SQL literals of its type, or undefined for a type without any. */
+/** Two CHECK predicates over the same columns: is the mutant's the same constraint? */
+export interface PredicatePair {
+  original: Node;
+  mutated: Node;
+  /** The columns of the constraint's table (or `value`, for a domain), as the reference catalog has them. */
+  columns: ReadonlyMap<string, ColumnFacts>;
+}
+
+/**
+ * `proven`: equivalent on every row (the partition was enumerated whole). `differs`: a row
+ * they judge differently, found. `undecided`: neither, and why; it is never counted as
+ * equivalent. `hint` says what a sample of rows showed, for a person to weigh.
+ */
+export type Equivalence = { verdict: 'proven'; how: string } | { verdict: 'differs'; row: string } | { verdict: 'undecided'; why: string; hint?: string };
+
+/** Beyond this many rows the partition is not enumerated (the question stays undecided). */
+export const MAX_ROWS = 2_000_000;
+
+/**
+ * Whether a mutated CHECK predicate is equivalent to the original: a row passes a CHECK when
+ * its predicate is true or NULL. Inside the fragment analyseFragment describes, the values
+ * valueDomains makes meet every part of the finite partition that decides both predicates'
+ * atoms, so PostgreSQL evaluating both on all their combinations decides equivalence exactly.
+ * Outside it, a sample of representative rows can show a difference, never equivalence.
+ */
+export async function decideEquivalence(client: pg.ClientBase, pair: PredicatePair): Promise<Equivalence> {
+  const fragment = analyseFragment([pair.original, pair.mutated]);
+  if (!fragment.inside) return undecided(client, pair, fragment.why);
+  const domains = await valueDomains(client, fragment.columns, pair.columns);
+  if ('undecided' in domains) return undecided(client, pair, domains.undecided);
+  const rows = [...domains.values.values()].reduce((n, values) => n * values.length, 1);
+  if (rows > MAX_ROWS) return undecided(client, pair, `${rows} rows would have to be enumerated (more than ${MAX_ROWS})`);
+  const differing = await firstDifference(client, pair, domains.values);
+  if (differing === 'error') return { verdict: 'undecided', why: 'PostgreSQL could not evaluate the predicates on the enumerated rows' };
+  if (differing) return { verdict: 'differs', row: differing };
+  return { verdict: 'proven', how: `equal on every part of the partition (${rows} row${rows === 1 ? '' : 's'}: ${[...domains.values].map(([name, values]) => `${name} ${values.length}`).join(', ')})` };
+}
+
+/** Outside the fragment: a sample may still show a row they judge differently; otherwise the hint says it did not. */
+async function undecided(client: pg.ClientBase, pair: PredicatePair, why: string): Promise<Equivalence> {
+  const sample = sampleValues(pair);
+  if (!sample) return { verdict: 'undecided', why };
+  const differing = await firstDifference(client, pair, sample);
+  if (differing && differing !== 'error') return { verdict: 'differs', row: differing };
+  const rows = [...sample.values()].reduce((n, values) => n * values.length, 1);
+  return { verdict: 'undecided', why, ...(differing === undefined ? { hint: `no difference on ${rows} sampled row(s), which proves nothing` } : {}) };
+}
+
+/** The first row on which the predicates let different rows through, as `column = value, …`; undefined when none. */
+async function firstDifference(client: pg.ClientBase, pair: PredicatePair, values: ReadonlyMap<string, string[]>): Promise<string | undefined | 'error'> {
+  const names = [...values.keys()];
+  const from = names.length ? ` FROM ${names.map((name) => `(VALUES ${values.get(name)!.map((v) => `(${v})`).join(', ')}) AS ${pg.escapeIdentifier(`v_${name}`)}(${pg.escapeIdentifier(name)})`).join(' CROSS JOIN ')}` : '';
+  const passes = (expression: Node) => `coalesce((${show(expression)}), true)`;
+  const shown = names.length ? names.map((name) => `${pg.escapeLiteral(`${name} = `)} || coalesce(${pg.escapeIdentifier(name)}::text, 'NULL')`).join(` || ', ' || `) : `'every row'`;
+  // the caller may hold a transaction open: a failing query must not abort it
+  const guarded = client.getTransactionStatus() !== 'I';
+  if (guarded) await client.query('SAVEPOINT ch_equivalence');
+  try {
+    const result = await client.query<{ row: string }>(`SELECT ${shown} AS row${from} WHERE ${passes(pair.original)} IS DISTINCT FROM ${passes(pair.mutated)} LIMIT 1`);
+    if (guarded) await client.query('RELEASE SAVEPOINT ch_equivalence');
+    return result.rows[0]?.row;
+  } catch {
+    if (guarded) await client.query('ROLLBACK TO SAVEPOINT ch_equivalence; RELEASE SAVEPOINT ch_equivalence').catch(() => undefined);
+    return 'error';
+  }
+}
+
+/**
+ * Representative values of the columns the predicates read, for a sample only: NULL, every
+ * literal of either predicate (numbers with their neighbours), and one other value of the type.
+ */
+function sampleValues(pair: PredicatePair): Map<string, string[]> | undefined {
+  const columns = new Set<string>();
+  const literals = { text: [] as string[], numbers: [] as number[] };
+  collect([pair.original, pair.mutated], columns, literals);
+  const values = new Map<string, string[]>();
+  for (const column of columns) {
+    const facts = pair.columns.get(column);
+    const sample = facts && representatives(facts.type, literals);
+    if (!sample) return undefined;
+    values.set(column, sample);
+  }
+  return values;
+}
+
 function representatives(type: string, literals: { text: string[]; numbers: number[] }): string[] | undefined {
   const cast = (values: string[]) => ['NULL', ...values].map((value) => `${value}::${type}`);
-  if (/^(text|character varying|character|varchar|char|name|citext)\b/.test(type)) {
-    return cast([...new Set([...literals.text, 'constraint_harness_other'])].map((value) => pg.escapeLiteral(value)));
-  }
-  if (/^(integer|bigint|smallint|numeric|real|double precision|decimal)\b/.test(type)) {
-    const around = literals.numbers.flatMap((n) => [n - 1, n, n + 1]);
-    return cast([...new Set([...around, 0, 42])].map(String));
-  }
+  if (/^(text|character varying|character|varchar|char|name|citext)\b/.test(type)) return cast([...new Set([...literals.text, 'constraint_harness_other'])].map((value) => pg.escapeLiteral(value)));
+  if (/^(integer|bigint|smallint|numeric|real|double precision|decimal)\b/.test(type)) return cast([...new Set([...literals.numbers.flatMap((n) => [n - 1, n, n + 1]), 0, 42])].map(String));
   if (type === 'boolean') return cast(['true', 'false']);
   if (type === 'uuid') return cast([pg.escapeLiteral('00000000-0000-4000-8000-000000000001')]);
-  if (/^(timestamp|date|time)/.test(type)) return cast([pg.escapeLiteral('2000-01-01 00:00:00')]);
+  if (/^(timestamp|date)/.test(type)) return cast([pg.escapeLiteral('2000-01-01 00:00:00'), pg.escapeLiteral('2000-01-02 00:00:00')]);
   return undefined;
 }
 
@@ -35,35 +115,4 @@ function collect(node: unknown, columns: Set<string>, literals: { text: string[]
     if (constant.fval) literals.numbers.push(Number(constant.fval.fval));
   }
   for (const value of Object.values(record)) collect(value, columns, literals);
-}
-
-/**
- * Whether a mutant predicate is equivalent to the original as a CHECK constraint: PostgreSQL
- * evaluates both on every combination of representative values of the columns they read (NULL,
- * every literal of either predicate — for numbers with its neighbours —, and one other value of
- * the column's type), and a row passes a CHECK when its predicate is true or NULL. One query
- * decides; a type without representatives, or a query PostgreSQL refuses, is "not equivalent".
- */
-export async function equivalentPredicates(client: pg.ClientBase, reference: CatalogSnapshot, predicate: { table: string; original: Node; mutated: Node }): Promise<boolean> {
-  const columns = new Set<string>();
-  const literals = { text: [] as string[], numbers: [] as number[] };
-  collect([predicate.original, predicate.mutated], columns, literals);
-  const sources: string[] = [];
-  let combinations = 1;
-  for (const column of columns) {
-    const info = reference.columns.find((c) => c.name === column && tableMatches(c.table, predicate.table));
-    const values = info && representatives(info.type, literals);
-    if (!values) return false;
-    combinations *= values.length;
-    sources.push(`(VALUES ${values.map((value) => `(${value})`).join(', ')}) AS ${pg.escapeIdentifier(`v_${column}`)}(${pg.escapeIdentifier(column)})`);
-  }
-  if (combinations > 200_000) return false;
-  const passes = (expression: Node) => `coalesce((${show(expression)}), true)`;
-  const from = sources.length ? ` FROM ${sources.join(' CROSS JOIN ')}` : '';
-  try {
-    const result = await client.query<{ same: boolean | null }>(`SELECT bool_and(${passes(predicate.original)} = ${passes(predicate.mutated)}) AS same${from}`);
-    return result.rows[0]!.same === true;
-  } catch {
-    return false;
-  }
 }
