@@ -53,6 +53,7 @@ describe('equivalence of CHECK predicates: proven on the whole partition, or not
     ["m > 'sad'", "m IN ('ok', 'happy')", 'an enum has its labels and no others'],
     ["status <> 'x' OR status IS NULL", "status IS DISTINCT FROM 'x' OR status IS NULL", 'the same rows pass'],
     ["label = 'a' OR label IS NULL", "label = 'a'", 'label is NOT NULL: a NULL never reaches the CHECK'],
+    ["status IN ('a', 'b')", "status = ANY (ARRAY['a', 'b'])", 'pg_dump prints an IN list as = ANY (ARRAY[…])'],
   ])('%s ≡ %s: proven (%s)', async (original, mutated) => {
     const verdict = await decide(original, mutated);
     expect(verdict, JSON.stringify(verdict)).toMatchObject({ verdict: 'proven' });
@@ -67,6 +68,7 @@ describe('equivalence of CHECK predicates: proven on the whole partition, or not
     ['n >= 0', 'n > -0.01'],
     ['qty > 0', 'qty > 1'],
     ["status IN ('a', 'b')", "status IN ('a', 'b', 'c')"],
+    ["status = ANY (ARRAY['a', 'b'])", "status = ANY (ARRAY['a', 'B'])"],
     ["code <> 'ab'", "code <> 'AB'"],
     ['flag', 'flag IS TRUE'],
     ["m > 'sad'", "m = 'happy'"],

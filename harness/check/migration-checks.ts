@@ -15,6 +15,8 @@ export interface MigrationFailure {
   sqlstate?: string;
   constraint?: string;
   table?: string;
+  /** The column a NOT NULL violation names (23502 names the column, not a constraint). */
+  column?: string;
   /** Rows that violate what the migration tried to add, counted after the failure. */
   violatingRows?: number;
   /** The server's error: message, DETAIL, HINT. */
@@ -94,12 +96,14 @@ export const MIGRATION_CHECKS: readonly MigrationCheck[] = [
 function atomicProblem(o: MigrationObservation): string | undefined {
   if (!o.failure) return `migration did not fail (${o.outcome})`;
   if (o.leftovers.length) return `failed migration left changes behind:\n${o.leftovers.join('\n')}`;
-  if (!o.failure.constraint || !o.failure.message.includes(o.failure.constraint)) return `error does not name the violated constraint: ${o.failure.message}`;
+  // a NOT NULL that cannot be set names its column (23502); every other violation names its constraint
+  const named = o.failure.constraint ?? (o.failure.sqlstate === '23502' ? o.failure.column : undefined);
+  if (!named || !o.failure.message.includes(named)) return `error does not name the violated constraint: ${o.failure.message}`;
   if (o.failure.violatingRows === undefined) return `violating rows could not be counted: ${o.failure.message}`;
   if (o.generatedViolating !== undefined && o.failure.violatingRows !== o.generatedViolating) {
     return `${o.failure.violatingRows} violating row(s) counted, but the history has ${o.generatedViolating}: ${o.failure.message}`;
   }
-  if (o.failure.violatingRows === 0) return `the error names a violation, but no row violates ${o.failure.constraint}: ${o.failure.message}`;
+  if (o.failure.violatingRows === 0) return `the error names a violation, but no row violates ${named}: ${o.failure.message}`;
   return undefined;
 }
 

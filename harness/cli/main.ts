@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, groups, integer, list, nonNegativeInteger, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
+import { defaultWorkers, groups, integer, list, MUTANT_KINDS, mutantKinds, nonNegativeInteger, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
 import { GROUPS } from '../run/property-result.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
@@ -54,16 +54,17 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
     });
 
   withProviderOptions(withChainOptions(program.command('mutate')))
-    .description('mutation testing: mutants of the revision under test (its CHECK predicates and how it deploys them), each run against the suite')
+    .description('mutation testing: mutants of every constraint the revision under test adds (CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY, NOT NULL, EXCLUDE) and of how it deploys them, each run against the suite')
     .option('--states <names>', 'comma-separated starting states (default: all)', list)
     .option('--group <groups>', `groups each mutant runs (default: migration,writes; add concurrency for the concurrent flows and the live deploy)`, groups)
     .option('--runs <n>', 'runs per property and mutant', positiveInteger, 100)
     .option('--seed <n>', 'seed (default: random, always printed)', integer)
     .option('--workers <n>', 'items of one mutant at once (default: the number of cores)', positiveInteger, defaultWorkers())
     .option('--min-score <score>', 'exit 1 below this score (1, 0.95, 95%): for CI', score)
+    .option('--kind <kinds>', `only mutants of these kinds, comma-separated: ${MUTANT_KINDS.join(', ')} (default: all)`, mutantKinds)
     .option('--json', 'print one JSON document on stdout')
     .option('--report <dir>', 'also write mutation-report.md and mutation-report.json there')
-    .action(async (flags: VerifyFlags & { minScore?: number }) => {
+    .action(async (flags: import('./mutate-command.ts').MutateFlags) => {
       const { runMutate } = await import('./mutate-command.ts');
       exitCode = await runMutate(flags);
     });

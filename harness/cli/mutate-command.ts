@@ -1,3 +1,4 @@
+import type { MutantKind } from '../mutate/constraint-mutants.ts';
 import { mutate } from '../mutate/mutate.ts';
 import { redactPasswords } from '../postgres/index.ts';
 import { formatMutantLine, formatMutationConsole, writeMutationReports } from '../report/mutation-report.ts';
@@ -6,6 +7,7 @@ import { configFromFlags, log, type VerifyFlags } from './verify-command.ts';
 
 export interface MutateFlags extends VerifyFlags {
   minScore?: number;
+  kind?: MutantKind[];
 }
 
 /** `mutate`: mutation testing of the suite against the revision under test; exit 1 below --min-score. */
@@ -13,7 +15,7 @@ export async function runMutate(flags: MutateFlags): Promise<number> {
   const suite = await loadSuite(flags.suite);
   const config = configFromFlags({ ...flags, group: flags.group ?? ['migration', 'writes'] }, suite);
   log(`constraint-harness mutate: suite ${suite.name}, seed ${config.seed}, ${config.runs} runs per property, groups ${config.groups.join(', ')}`);
-  const report = await mutate(suite, config, () => undefined, (result, index, total) => log(formatMutantLine(result, index, total)));
+  const report = await mutate(suite, config, { kinds: flags.kind, onMutant: (result, index, total) => log(formatMutantLine(result, index, total)) });
   if (flags.report) log(`wrote ${(await writeMutationReports(flags.report, report)).join(', ')}`);
   process.stdout.write(redactPasswords(flags.json ? JSON.stringify(report, null, 2) : formatMutationConsole(report)) + '\n');
   if (flags.minScore !== undefined && report.score < flags.minScore) {

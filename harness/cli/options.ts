@@ -94,3 +94,13 @@ export function score(value: string): number {
 export function defaultWorkers(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
+
+/** The kinds of mutant `mutate --kind` selects. */
+export const MUTANT_KINDS = ['check', 'unique', 'primary key', 'foreign key', 'not null', 'exclude', 'deploy'] as const;
+
+export function mutantKinds(value: string): (typeof MUTANT_KINDS)[number][] {
+  return list(value).map((kind) => {
+    if (!(MUTANT_KINDS as readonly string[]).includes(kind)) throw new InvalidArgumentError(`unknown kind "${kind}" (kinds: ${MUTANT_KINDS.join(', ')})`);
+    return kind as (typeof MUTANT_KINDS)[number];
+  });
+}

@@ -9,6 +9,8 @@ export interface PredicatePair {
   mutated: Node;
   /** The columns of the constraint's table (or `value`, for a domain), as the reference catalog has them. */
   columns: ReadonlyMap<string, ColumnFacts>;
+  /** A CHECK lets a row through when its predicate is NULL (the default); a partial index's WHERE leaves it out. */
+  nullPasses?: boolean;
 }
 
 /**
@@ -23,7 +25,7 @@ export const MAX_ROWS = 2_000_000;
 
 /**
  * Whether a mutated CHECK predicate is equivalent to the original: a row passes a CHECK when
- * its predicate is true or NULL. Inside the fragment analyseFragment describes, the values
+ * its predicate is true or NULL (a partial index's WHERE takes a row only when it is true). Inside the fragment analyseFragment describes, the values
  * valueDomains makes meet every part of the finite partition that decides both predicates'
  * atoms, so PostgreSQL evaluating both on all their combinations decides equivalence exactly.
  * Outside it, a sample of representative rows can show a difference, never equivalence.
@@ -55,7 +57,7 @@ async function undecided(client: pg.ClientBase, pair: PredicatePair, why: string
 async function firstDifference(client: pg.ClientBase, pair: PredicatePair, values: ReadonlyMap<string, string[]>): Promise<string | undefined | 'error'> {
   const names = [...values.keys()];
   const from = names.length ? ` FROM ${names.map((name) => `(VALUES ${values.get(name)!.map((v) => `(${v})`).join(', ')}) AS ${pg.escapeIdentifier(`v_${name}`)}(${pg.escapeIdentifier(name)})`).join(' CROSS JOIN ')}` : '';
-  const passes = (expression: Node) => `coalesce((${show(expression)}), true)`;
+  const passes = (expression: Node) => `coalesce((${show(expression)}), ${pair.nullPasses === false ? 'false' : 'true'})`;
   const shown = names.length ? names.map((name) => `${pg.escapeLiteral(`${name} = `)} || coalesce(${pg.escapeIdentifier(name)}::text, 'NULL')`).join(` || ', ' || `) : `'every row'`;
   // the caller may hold a transaction open: a failing query must not abort it
   const guarded = client.getTransactionStatus() !== 'I';

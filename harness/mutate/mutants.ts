@@ -1,82 +1,82 @@
 import { readFileSync } from 'node:fs';
+import { tableMatches, type CatalogSnapshot } from '../catalog/index.ts';
 import type { Migration, SqlStatement } from '../migrate/index.ts';
 import { deparseChecked, removeCommand } from '../migrate/sql-rewrite.ts';
-import { predicateMutations, type Node } from './predicate-mutants.ts';
+import { constraintMutations, type MutantKind, type PredicateChange, type TreeEdit } from './constraint-mutants.ts';
+import { constraintSites } from './constraint-sites.ts';
 
 /** A copy of the target revision with one change. */
 export interface Mutant {
   id: string;
-  kind: 'predicate' | 'deploy';
+  kind: MutantKind;
   description: string;
-  /** The changed statement(s), as the mutant's file has them. */
+  /** The changed statement(s), as the mutant's file has them (or the change, when it could not be printed). */
   sql: string;
-  /** The whole file, rewritten. */
-  text: string;
-  /** For a predicate mutant: the constraint's table and both predicates (for the equivalence check). */
-  predicate?: { table: string; original: Node; mutated: Node };
-}
-
-interface Edit {
-  kind: Mutant['kind'];
-  description: string;
-  statement: SqlStatement;
-  /** The statement's new text ('' removes it). */
-  replacement: string;
-  predicate?: Mutant['predicate'];
+  /** The whole file, rewritten; absent when the change could not be printed as SQL (see `unprintable`). */
+  text?: string;
+  /** Why the mutant cannot be run: its parse tree does not print back to SQL that parses to the same tree. */
+  unprintable?: string;
+  /** A changed predicate, for the equivalence question. */
+  predicate?: PredicateChange;
+  mootIfNotNull?: TreeEdit['mootIfNotNull'];
+  requiresMajor?: number;
+  /** What a suite must do to tell it apart. */
+  question?: string;
 }
 
 /**
- * The mutants of a revision: every CHECK constraint its statements add, mutated (see
- * predicateMutations), and its deployment changed: `DROP … IF EXISTS` → `DROP`, the DROP
- * removed, the constraint added NOT VALID or under another name, the file split by
- * `COMMIT; BEGIN;` between two statements. Each is the file with only that statement rewritten
- * (deparsed by PostgreSQL's grammar, checked to parse back to the same tree).
+ * The mutants of a revision: every constraint it adds or replaces, wherever it is written
+ * (constraintSites), changed as constraintMutations says; its deployment changed (`DROP … IF
+ * EXISTS` → `DROP`, the DROP removed, the constraint added under another name, the file split
+ * by `COMMIT; BEGIN;` between two statements). Each is the file with only that statement
+ * rewritten through PostgreSQL's grammar (deparsed, and accepted only if it parses back to the
+ * same tree); one that cannot be printed so is still a mutant, listed with that reason.
  */
-export function mutantsOf(migration: Migration): Mutant[] {
+export function mutantsOf(migration: Migration, catalog?: CatalogSnapshot): Mutant[] {
   const fileText = readFileSync(migration.file, 'utf8');
-  const edits: Edit[] = [];
-  for (const statement of migration.statements) {
-    const alter = statement.tree?.AlterTableStmt as { relation?: { relname?: string; schemaname?: string }; cmds?: Node[] } | undefined;
-    if (!alter?.cmds) continue;
-    const table = [alter.relation?.schemaname, alter.relation?.relname].filter(Boolean).join('.');
-    alter.cmds.forEach((cmd, k) => {
-      const command = cmd.AlterTableCmd as Record<string, unknown>;
-      const rewrite = (change: (command: Record<string, unknown>) => void) => {
-        const tree = structuredClone(statement.tree!) as { AlterTableStmt: { cmds: { AlterTableCmd: Record<string, unknown> }[] } };
-        change(tree.AlterTableStmt.cmds[k]!.AlterTableCmd);
-        return deparseChecked(tree);
-      };
-      const constraint = (command.def as Node | undefined)?.Constraint as Record<string, unknown> | undefined;
-      if (command.subtype === 'AT_AddConstraint' && constraint?.contype === 'CONSTR_CHECK') {
-        const original = constraint.raw_expr as Node;
-        for (const mutation of predicateMutations(original)) {
-          const text = rewrite((c) => ((c.def as { Constraint: Record<string, unknown> }).Constraint.raw_expr = mutation.expression));
-          if (text) edits.push({ kind: 'predicate', description: mutation.description, statement, replacement: text, predicate: { table, original, mutated: mutation.expression } });
-        }
-        const notValid = rewrite((c) => Object.assign((c.def as { Constraint: Record<string, unknown> }).Constraint, { skip_validation: true, initially_valid: false }));
-        if (notValid) edits.push({ kind: 'deploy', description: `add ${constraint.conname} NOT VALID`, statement, replacement: notValid });
-        const renamed = rewrite((c) => ((c.def as { Constraint: Record<string, unknown> }).Constraint.conname = `${String(constraint.conname)}_v2`));
-        if (renamed) edits.push({ kind: 'deploy', description: `add the constraint under another name (${String(constraint.conname)}_v2)`, statement, replacement: renamed });
-      }
-      if (command.subtype === 'AT_DropConstraint') {
-        if (command.missing_ok) {
-          const strict = rewrite((c) => (c.missing_ok = false));
-          if (strict) edits.push({ kind: 'deploy', description: `DROP CONSTRAINT IF EXISTS ${String(command.name)} → DROP CONSTRAINT`, statement, replacement: strict });
-        }
-        const without = alter.cmds!.length === 1 ? '' : deparseChecked(removeCommand(statement.tree!, k));
-        if (without !== undefined) edits.push({ kind: 'deploy', description: `remove the DROP of ${String(command.name)}`, statement, replacement: without });
-      }
-    });
-  }
+  const columnsOf = (table: string) => (catalog?.columns ?? []).filter((c) => tableMatches(c.table, table)).map((c) => c.name);
+  const edits = [...constraintSites(migration.statements).flatMap((site) => constraintMutations(site, columnsOf)), ...deployEdits(migration.statements)];
   const mutants = edits.map((edit, i) => mutant(`m${String(i + 1).padStart(2, '0')}`, migration, fileText, edit));
   return [...mutants, ...splits(migration, fileText, mutants.length)];
 }
 
-function mutant(id: string, migration: Migration, fileText: string, edit: Edit): Mutant {
+/** How the revision deploys its constraints: DROP … IF EXISTS made strict or removed, the ADD under another name. */
+function deployEdits(statements: readonly SqlStatement[]): TreeEdit[] {
+  const edits: TreeEdit[] = [];
+  for (const statement of statements) {
+    const alter = statement.tree?.AlterTableStmt as { cmds?: { AlterTableCmd: Record<string, unknown> }[] } | undefined;
+    if (!alter?.cmds) continue;
+    alter.cmds.forEach(({ AlterTableCmd: command }, k) => {
+      const rewrite = (change: (command: Record<string, unknown>) => void) => {
+        const tree = structuredClone(statement.tree!) as { AlterTableStmt: { cmds: { AlterTableCmd: Record<string, unknown> }[] } };
+        change(tree.AlterTableStmt.cmds[k]!.AlterTableCmd);
+        return tree;
+      };
+      const constraint = (command.def as { Constraint?: Record<string, unknown> } | undefined)?.Constraint;
+      if (command.subtype === 'AT_AddConstraint' && constraint?.conname) {
+        const name = String(constraint.conname);
+        edits.push({ kind: 'deploy', description: `add the constraint under another name (${name}_v2)`, statement, tree: rewrite((c) => ((c.def as { Constraint: Record<string, unknown> }).Constraint.conname = `${name}_v2`)), question: 'does any state already have the constraint, or is the migration applied twice?' });
+      }
+      if (command.subtype === 'AT_DropConstraint') {
+        if (command.missing_ok) edits.push({ kind: 'deploy', description: `DROP CONSTRAINT IF EXISTS ${String(command.name)} → DROP CONSTRAINT`, statement, tree: rewrite((c) => (c.missing_ok = false)), question: 'does any state lack the constraint?' });
+        edits.push({ kind: 'deploy', description: `remove the DROP of ${String(command.name)}`, statement, tree: alter.cmds!.length === 1 ? null : removeCommand(statement.tree!, k), question: 'does any state already have the constraint?' });
+      }
+    });
+  }
+  return edits;
+}
+
+function mutant(id: string, migration: Migration, fileText: string, edit: TreeEdit): Mutant {
+  const { kind, description, predicate, mootIfNotNull, requiresMajor, question } = edit;
+  const base = { id, kind, description, ...(predicate ? { predicate } : {}), ...(mootIfNotNull ? { mootIfNotNull } : {}), ...(requiresMajor ? { requiresMajor } : {}), ...(question ? { question } : {}) };
+  const replacement = edit.tree === null ? '' : deparseChecked(edit.tree);
+  if (replacement === undefined) {
+    return { ...base, sql: edit.statement.sql.replace(/\s+/g, ' '), unprintable: `the changed statement (line ${edit.statement.line}) does not print back as SQL that parses to the changed tree (pgsql-deparser)` };
+  }
   const start = migration.upOffset + edit.statement.offset;
-  const text = fileText.slice(0, start) + edit.replacement + fileText.slice(start + edit.statement.sql.length);
-  const sql = edit.replacement === '' ? `-- removed: ${edit.statement.sql.replace(/\s+/g, ' ')}` : edit.replacement.replace(/\s+/g, ' ');
-  return { id, kind: edit.kind, description: edit.description, sql, text, predicate: edit.predicate };
+  const text = fileText.slice(0, start) + replacement + fileText.slice(start + edit.statement.sql.length);
+  const sql = replacement === '' ? `-- removed: ${edit.statement.sql.replace(/\s+/g, ' ')}` : replacement.replace(/\s+/g, ' ');
+  return { ...base, sql, text };
 }
 
 /** The file split by `COMMIT; BEGIN;` after each statement but the last: what came before commits on its own. */
@@ -91,6 +91,7 @@ function splits(migration: Migration, fileText: string, numbered: number): Mutan
       kind: 'deploy',
       description: `split the file by COMMIT; BEGIN; after statement ${i + 1} (line ${statement.line})`,
       sql: 'COMMIT; BEGIN;',
+      question: 'does any state make the second part fail after the first has committed (the constraint already there, rows the new one refuses)?',
       text: `${fileText.slice(0, cut)}\nCOMMIT;\nBEGIN;\n${fileText.slice(cut)}`,
     };
   });

@@ -22,8 +22,8 @@ const ORDERING = new Set(['<', '<=', '>', '>=']);
 /**
  * Whether predicates lie in the fragment where equivalence is decided exactly: boolean
  * structure (AND, OR, NOT, IS [NOT] TRUE/FALSE/UNKNOWN) over NULL tests, comparisons of a column
- * with a constant or with another column (=, <>, <, <=, >, >=, IN, BETWEEN, IS [NOT] DISTINCT
- * FROM), boolean columns and constants. In it, the truth of every atom depends only on where
+ * with a constant or with another column (=, <>, <, <=, >, >=, IN, = ANY (ARRAY[…]), BETWEEN,
+ * IS [NOT] DISTINCT FROM), boolean columns and constants. In it, the truth of every atom depends only on where
  * each column's value lies relative to the constants and to the other columns (or, for
  * equality alone, on which of them it equals): a finite partition of the rows, complete when
  * every part has a row. Anything else (a function call, arithmetic, LIKE, a regular
@@ -106,6 +106,15 @@ export function analyseFragment(predicates: readonly Node[]): Fragment {
         return operands([left, right], false);
       case 'AEXPR_IN':
         return operands([left, ...listItems(right)], false);
+      case 'AEXPR_OP_ANY':
+      case 'AEXPR_OP_ALL': {
+        // x = ANY (ARRAY[…]) as pg_dump prints an IN list; x <> ALL (ARRAY[…]) a NOT IN
+        const elements = arrayConstants(right);
+        if (!elements) return `${text}: only an ARRAY of constants is decided after ANY or ALL`;
+        if (EQUALITY.has(op)) return operands([left, ...elements], false);
+        if (ORDERING.has(op)) return operands([left, ...elements], true);
+        return `${text}: operator ${op} is outside the decided fragment`;
+      }
       case 'AEXPR_BETWEEN':
       case 'AEXPR_NOT_BETWEEN':
       case 'AEXPR_BETWEEN_SYM':
@@ -125,6 +134,15 @@ function entry(node: Node): [string, Record<string, unknown>] {
 
 function firstOf(reasons: (string | undefined)[]): string | undefined {
   return reasons.find((reason) => reason !== undefined);
+}
+
+/** The elements of `ARRAY[c1, c2]` (cast or not), when every one is a constant. */
+function arrayConstants(node: Node): Node[] | undefined {
+  const [type, fields] = entry(node);
+  if (type === 'TypeCast') return arrayConstants(fields.arg as Node);
+  if (type !== 'A_ArrayExpr') return undefined;
+  const elements = (fields.elements as Node[] | undefined) ?? [];
+  return elements.every((element) => constantOf(element) !== undefined) ? elements : undefined;
 }
 
 function listItems(node: Node): Node[] {

@@ -5,11 +5,12 @@ import { redactPasswords } from '../postgres/index.ts';
 import { formatCounterexample } from './console-report.ts';
 
 const percent = (score: number) => `${(score * 100).toFixed(1)}%`;
-const who = (m: MutantResult) => (m.killedBy ? `${m.killedBy.state} / ${m.killedBy.property}` : m.status === 'equivalent' ? 'PostgreSQL evaluates it as the original' : 'no property failed');
+const who = (m: MutantResult) => (m.killedBy ? `${m.killedBy.state} / ${m.killedBy.property}` : (m.reason ?? 'no property failed'));
 
 function counts(report: MutationReport): string {
   const by = (status: MutantResult['status']) => report.mutants.filter((m) => m.status === status).length;
-  return `${by('killed')} killed, ${by('equivalent')} equivalent, ${by('survived')} survived of ${report.mutants.length} mutants`;
+  const notRun = by('not-run');
+  return `${by('killed')} killed, ${by('equivalent')} proven equivalent, ${by('survived')} survived${notRun ? `, ${notRun} not run` : ''} of ${report.mutants.length} mutants`;
 }
 
 /** One line per mutant as it finishes, for progress. */
@@ -24,8 +25,10 @@ export function formatMutationConsole(report: MutationReport): string {
     '',
     ...report.mutants.map((m) => `${m.id}  ${m.status.padEnd(10)} ${(m.ms / 1000).toFixed(1).padStart(6)} s  ${m.kind.padEnd(9)} ${m.description}\n      ${m.sql}\n      ${who(m)}`),
   ];
-  for (const m of report.mutants.filter((m) => m.status === 'survived')) lines.push('', `SURVIVED ${m.id}: ${m.description}`, `  ${m.sql}`, '  no property failed on it: a write the suite never makes, a state it never builds?');
-  lines.push('', `mutation score: ${percent(report.score)} (${counts(report)}; equivalent ones are not counted)`);
+  for (const m of report.mutants.filter((m) => m.status === 'survived' || m.status === 'not-run')) {
+    lines.push('', `${m.status === 'survived' ? 'SURVIVED' : 'NOT RUN'} ${m.id}: ${m.description}`, `  ${m.sql}`, `  ${m.reason ?? 'no property failed on it'}`, ...(m.hint ? [`  hint: ${m.hint}`] : []));
+  }
+  lines.push('', `mutation score: ${percent(report.score)} (${counts(report)}; only the proven equivalent ones are left out, a survivor or a mutant not run counts against the suite)`);
   return lines.join('\n');
 }
 
@@ -37,7 +40,7 @@ export function formatMutationMarkdown(report: MutationReport): string {
     '',
     '| mutant | kind | change | status | killed by | time |',
     '|---|---|---|---|---|---|',
-    ...report.mutants.map((m) => `| ${m.id} | ${m.kind} | ${m.description.replace(/\|/g, '\\|')} | ${m.status === 'killed' ? '✅ killed' : m.status === 'equivalent' ? '➖ equivalent' : '❌ **survived**'} | ${who(m)} | ${(m.ms / 1000).toFixed(1)} s |`),
+    ...report.mutants.map((m) => `| ${m.id} | ${m.kind} | ${m.description.replace(/\|/g, '\\|')} | ${m.status === 'killed' ? '✅ killed' : m.status === 'equivalent' ? '➖ equivalent (proven)' : m.status === 'not-run' ? '❌ **not run**' : '❌ **survived**'} | ${who(m).replace(/\|/g, '\\|')} | ${(m.ms / 1000).toFixed(1)} s |`),
     '',
     '## Mutants',
     '',
@@ -45,7 +48,7 @@ export function formatMutationMarkdown(report: MutationReport): string {
   for (const m of report.mutants) {
     out.push(`### ${m.id}: ${m.description}`, '', '```sql', m.sql, '```', '');
     if (m.counterexample) out.push(`Killed by ${who(m)}:`, '', '```', ...formatCounterexample(m.counterexample), '```', '');
-    else out.push(m.status === 'equivalent' ? 'Equivalent: PostgreSQL evaluates it and the original to the same result on every representative row.' : '**Survived**: no property failed.', '');
+    else out.push(m.status === 'equivalent' ? `Equivalent, proven: ${m.reason}.` : `**${m.status === 'survived' ? 'Survived' : 'Not run'}**: ${m.reason ?? 'no property failed'}.${m.hint ? ` (Hint: ${m.hint}.)` : ''}`, '');
   }
   return out.join('\n');
 }

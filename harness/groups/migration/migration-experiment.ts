@@ -64,7 +64,7 @@ async function reapply(client: pg.ClientBase, experiment: Experiment, catalog: C
 
 /** The failure as reported, with the rows that stand in the way counted. */
 async function describeFailure(client: pg.ClientBase, error: MigrationError, reference: CatalogSnapshot): Promise<MigrationFailure> {
-  const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table, server: error.outcome };
+  const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table, column: error.outcome.column, server: error.outcome };
   if (['23514', '23505', '23503', '23502'].includes(error.sqlstate)) {
     failure.violatingRows = await countViolations(client, error.outcome, reference);
     const what = error.constraint ?? error.outcome.column;
