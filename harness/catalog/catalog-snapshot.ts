@@ -57,7 +57,11 @@ export interface CatalogObject {
   definition: string;
 }
 
-/** A user schema: not the system's, not a temporary or TOAST one. */
+/**
+ * A user schema: not the system's, not a temporary or TOAST one. (Every object a user creates
+ * has an oid from 16384 on, FirstNormalObjectId; initdb's are below it: each source below is
+ * filtered by that first, cheaply, before the names are looked at.)
+ */
 const USER = (schema: string) => `${schema} NOT IN ('pg_catalog', 'information_schema') AND ${schema} !~ '^pg_(toast|temp_|toast_temp_)'`;
 /** Not a member of an extension (those come and go with the extension, whose version is compared). */
 const OWN = (catalog: string, oid: string) => `NOT EXISTS (SELECT 1 FROM pg_depend xd WHERE xd.classid = '${catalog}'::regclass AND xd.objid = ${oid} AND xd.deptype = 'e')`;
@@ -72,7 +76,7 @@ const REL = `format('%I.%I', n.nspname, c.relname)`;
 const acl = (column: string, owner: string) =>
   `(SELECT string_agg(format('%s:%s%s', CASE WHEN g.grantee = ${owner} THEN 'owner' WHEN g.grantee = 0 THEN 'public' ELSE pg_get_userbyid(g.grantee) END, g.privilege_type, CASE WHEN g.is_grantable THEN ' with grant option' ELSE '' END), ', ' ORDER BY 1) FROM aclexplode(${column}) AS g)`;
 
-/** Comments on objects of the user's schemas, whatever kind of object carries them. */
+/** Comments on objects of the user's schemas, whatever kind of object carries them (the system's own, below oid 16384, are skipped first). */
 const COMMENTED = `(
       (d.classoid = 'pg_class'::regclass AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = d.objoid AND ${USER('n.nspname')}))
    OR (d.classoid = 'pg_proc'::regclass AND EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = d.objoid AND ${USER('n.nspname')}))
@@ -95,7 +99,7 @@ const COMMENTED = `(
  * PostgreSQL (pg_get_functiondef, pg_get_triggerdef, pg_get_viewdef, pg_get_expr…) under the
  * session's search_path, the same for every database the harness compares.
  */
-const OBJECTS = `
+export const OBJECTS = `
   SELECT 'schema', quote_ident(n.nspname), '' FROM pg_namespace n WHERE ${USER('n.nspname')} AND ${OWN('pg_namespace', 'n.oid')}
   UNION ALL SELECT 'extension', quote_ident(x.extname), format('version %s in schema %s', x.extversion, x.extnamespace::regnamespace) FROM pg_extension x WHERE x.extname <> 'plpgsql'
   UNION ALL SELECT 'table', ${REL}, concat_ws('; ',
@@ -108,10 +112,10 @@ const OBJECTS = `
       CASE WHEN c.reloftype <> 0 THEN 'of type ' || c.reloftype::regtype::text END,
       CASE WHEN c.reloptions IS NOT NULL THEN 'with ' || array_to_string(c.reloptions, ', ') END,
       CASE WHEN c.relam <> 0 THEN 'using ' || (SELECT a.amname FROM pg_am a WHERE a.oid = c.relam) END)
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
   UNION ALL SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, ${REL},
       concat_ws('; ', rtrim(pg_get_viewdef(c.oid, true), ';'), CASE WHEN c.reloptions IS NOT NULL THEN 'with ' || array_to_string(c.reloptions, ', ') END)
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid >= 16384 AND c.relkind IN ('v', 'm') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
   UNION ALL SELECT 'sequence', format('%I.%I', s.schemaname, s.sequencename),
       format('%s start %s increment %s min %s max %s cache %s%s%s', s.data_type, s.start_value, s.increment_by, s.min_value, s.max_value, s.cache_size, CASE WHEN s.cycle THEN ' cycle' ELSE '' END,
         coalesce((SELECT ' owned by ' || d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
@@ -119,18 +123,18 @@ const OBJECTS = `
     FROM pg_sequences s WHERE ${USER('s.schemaname')} AND ${OWN('pg_class', `(quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename))::regclass`)}
   UNION ALL SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' ELSE 'function' END, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
       CASE p.prokind WHEN 'a' THEN 'returns ' || pg_get_function_result(p.oid) ELSE pg_get_functiondef(p.oid) END
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER('n.nspname')} AND ${OWN('pg_proc', 'p.oid')} AND ${MADE_BY_TYPE('pg_proc', 'p.oid')}
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid >= 16384 AND ${USER('n.nspname')} AND ${OWN('pg_proc', 'p.oid')} AND ${MADE_BY_TYPE('pg_proc', 'p.oid')}
   UNION ALL SELECT 'trigger', format('%I.%I.%I', n.nspname, c.relname, t.tgname), pg_get_triggerdef(t.oid) || CASE t.tgenabled WHEN 'O' THEN '' WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (enabled replica)' WHEN 'A' THEN ' (enabled always)' END
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${USER('n.nspname')} AND ${OWN('pg_trigger', 't.oid')}
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.oid >= 16384 AND NOT t.tgisinternal AND ${USER('n.nspname')} AND ${OWN('pg_trigger', 't.oid')}
   UNION ALL SELECT 'event trigger', quote_ident(e.evtname), format('on %s execute %s%s%s', e.evtevent, e.evtfoid::regprocedure, CASE WHEN e.evttags IS NOT NULL THEN ' when tag in ' || array_to_string(e.evttags, ', ') ELSE '' END, CASE e.evtenabled WHEN 'D' THEN ' (disabled)' ELSE '' END)
     FROM pg_event_trigger e WHERE ${OWN('pg_event_trigger', 'e.oid')}
   UNION ALL SELECT 'rule', format('%I.%I.%I', n.nspname, c.relname, r.rulename), pg_get_ruledef(r.oid) || CASE r.ev_enabled WHEN 'D' THEN ' (disabled)' ELSE '' END
-    FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rulename <> '_RETURN' AND ${USER('n.nspname')}
+    FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.oid >= 16384 AND r.rulename <> '_RETURN' AND ${USER('n.nspname')}
   UNION ALL SELECT 'policy', format('%I.%I.%I', n.nspname, c.relname, p.polname),
       concat_ws(' ', CASE WHEN p.polpermissive THEN 'permissive' ELSE 'restrictive' END, 'for', CASE p.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update' WHEN 'd' THEN 'delete' ELSE 'all' END,
         'to', (SELECT string_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END, ', ' ORDER BY 1) FROM unnest(p.polroles) AS r),
         'using (' || pg_get_expr(p.polqual, p.polrelid) || ')', 'with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')')
-    FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER('n.nspname')}
+    FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE p.oid >= 16384 AND ${USER('n.nspname')}
   UNION ALL SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type' ELSE 'range type' END, format('%I.%I', n.nspname, t.typname),
       CASE t.typtype
         WHEN 'e' THEN (SELECT string_agg(quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder) FROM pg_enum l WHERE l.enumtypid = t.oid)
@@ -141,13 +145,13 @@ const OBJECTS = `
                        FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
         ELSE (SELECT format('subtype %s', format_type(r.rngsubtype, NULL)) FROM pg_range r WHERE r.rngtypid = t.oid) END
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) AND ${USER('n.nspname')} AND ${OWN('pg_type', 't.oid')}
+    WHERE t.oid >= 16384 AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) AND ${USER('n.nspname')} AND ${OWN('pg_type', 't.oid')}
   UNION ALL SELECT 'collation', format('%I.%I', n.nspname, l.collname), format('provider %s, collate %s, ctype %s, deterministic %s', l.collprovider, l.collcollate, l.collctype, l.collisdeterministic)
-    FROM pg_collation l JOIN pg_namespace n ON n.oid = l.collnamespace WHERE ${USER('n.nspname')} AND ${OWN('pg_collation', 'l.oid')}
+    FROM pg_collation l JOIN pg_namespace n ON n.oid = l.collnamespace WHERE l.oid >= 16384 AND ${USER('n.nspname')} AND ${OWN('pg_collation', 'l.oid')}
   UNION ALL SELECT 'statistics', format('%I.%I', n.nspname, s.stxname), pg_get_statisticsobjdef(s.oid)
-    FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE ${USER('n.nspname')} AND ${OWN('pg_statistic_ext', 's.oid')}
+    FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE s.oid >= 16384 AND ${USER('n.nspname')} AND ${OWN('pg_statistic_ext', 's.oid')}
   UNION ALL SELECT 'operator', format('%I.%s(%s, %s)', n.nspname, o.oprname, format_type(o.oprleft, NULL), format_type(o.oprright, NULL)), format('function %s returns %s', o.oprcode::regprocedure, format_type(o.oprresult, NULL))
-    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE ${USER('n.nspname')} AND ${OWN('pg_operator', 'o.oid')}
+    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE o.oid >= 16384 AND ${USER('n.nspname')} AND ${OWN('pg_operator', 'o.oid')}
   UNION ALL SELECT 'cast', format('%s as %s', format_type(k.castsource, NULL), format_type(k.casttarget, NULL)), format('%s, context %s, method %s', CASE WHEN k.castfunc = 0 THEN 'no function' ELSE k.castfunc::regprocedure::text END, k.castcontext, k.castmethod)
     FROM pg_cast k WHERE k.oid >= 16384 AND ${OWN('pg_cast', 'k.oid')} AND ${MADE_BY_TYPE('pg_cast', 'k.oid')}
   UNION ALL SELECT 'foreign table', ${REL}, format('server %s options %s', s.srvname, f.ftoptions)
@@ -156,15 +160,16 @@ const OBJECTS = `
   UNION ALL SELECT 'publication', quote_ident(p.pubname), format('all tables %s, insert %s, update %s, delete %s, tables %s', p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
       (SELECT string_agg(r.prrelid::regclass::text, ', ' ORDER BY 1) FROM pg_publication_rel r WHERE r.prpubid = p.oid)) FROM pg_publication p
   UNION ALL SELECT 'privileges', format('%s %s', CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END, ${REL}), ${acl('c.relacl', 'c.relowner')}
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid >= 16384 AND c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}
   UNION ALL SELECT 'privileges', format('column %s.%I', ${REL}, a.attname), ${acl('a.attacl', 'c.relowner')}
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND ${USER('n.nspname')}
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attrelid >= 16384 AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND ${USER('n.nspname')}
   UNION ALL SELECT 'privileges', format('function %I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), ${acl('p.proacl', 'p.proowner')}
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_proc', 'p.oid')}
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid >= 16384 AND p.proacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_proc', 'p.oid')}
   UNION ALL SELECT 'privileges', format('schema %I', n.nspname), ${acl('n.nspacl', 'n.nspowner')} FROM pg_namespace n WHERE n.nspacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_namespace', 'n.oid')}
-  UNION ALL SELECT 'privileges', format('type %I.%I', n.nspname, t.typname), ${acl('t.typacl', 't.typowner')} FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_type', 't.oid')}
+  UNION ALL SELECT 'privileges', format('type %I.%I', n.nspname, t.typname), ${acl('t.typacl', 't.typowner')} FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid >= 16384 AND t.typacl IS NOT NULL AND ${USER('n.nspname')} AND ${OWN('pg_type', 't.oid')}
   UNION ALL SELECT 'privileges', format('default for %s in %s on %s', pg_get_userbyid(d.defaclrole), coalesce(d.defaclnamespace::regnamespace::text, 'every schema'), d.defaclobjtype), array_to_string(d.defaclacl, ', ') FROM pg_default_acl d
-  UNION ALL SELECT 'comment', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description FROM pg_description d WHERE ${COMMENTED}`;
+  UNION ALL SELECT 'comment', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description FROM pg_description d
+    WHERE (d.objoid >= 16384 OR d.classoid = 'pg_namespace'::regclass) AND ${COMMENTED}`;
 
 /**
  * Tables, columns, constraints, indexes and every other object of the user's schemas, in one
@@ -172,12 +177,12 @@ const OBJECTS = `
  * lists in pg_constraint (contype 'n', named differently by the path that made them), are left
  * out because nullability is already part of each column.
  */
-const SNAPSHOT = `
+export const SNAPSHOT = `
   SELECT
     (SELECT coalesce(json_agg(t ORDER BY t), '[]') FROM (
        SELECT ${REL} AS t
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE c.relkind IN ('r', 'p') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}) tables) AS tables,
+       WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p') AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}) tables) AS tables,
     (SELECT coalesce(json_agg(x ORDER BY x."table", x.position), '[]') FROM (
        SELECT ${REL} AS "table", a.attname AS name, a.attnum AS position,
               format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS "notNull",
@@ -191,20 +196,20 @@ const SNAPSHOT = `
        FROM pg_attribute a
        JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-       WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}) x) AS columns,
+       WHERE a.attrelid >= 16384 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}) x) AS columns,
     (SELECT coalesce(json_agg(x ORDER BY x."table", x.name), '[]') FROM (
        SELECT ${REL} AS "table", k.conname AS name,
               pg_get_constraintdef(k.oid) AS definition, k.convalidated AS validated,
               k.condeferrable AS deferrable, k.condeferred AS deferred
        FROM pg_constraint k
        JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE k.contype <> 'n' AND ${USER('n.nspname')}) x) AS constraints,
+       WHERE k.oid >= 16384 AND k.contype <> 'n' AND ${USER('n.nspname')}) x) AS constraints,
     (SELECT coalesce(json_agg(x ORDER BY x."table", x.name), '[]') FROM (
        SELECT ${REL} AS "table", i.relname AS name, pg_get_indexdef(i.oid) AS definition, ix.indisvalid AS valid
        FROM pg_index ix
        JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class c ON c.oid = ix.indrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}) x) AS indexes,
+       WHERE ix.indexrelid >= 16384 AND ${USER('n.nspname')} AND ${OWN('pg_class', 'c.oid')}) x) AS indexes,
     (SELECT coalesce(json_agg(json_build_object('kind', o.kind, 'name', o.name, 'definition', coalesce(o.definition, '')) ORDER BY o.kind, o.name), '[]') FROM (${OBJECTS}) AS o(kind, name, definition)) AS objects`;
 
 export async function snapshotCatalog(client: pg.ClientBase): Promise<CatalogSnapshot> {
