@@ -1,5 +1,7 @@
 import type pg from 'pg';
-import { diffCatalogs, snapshotCatalog, OBJECT_KINDS, type CatalogDifference } from '../harness/catalog/index.ts';
+import { expect } from 'vitest';
+import { diffCatalogs, formatCatalogDiff, snapshotCatalog, OBJECT_KINDS, type CatalogDifference } from '../harness/catalog/index.ts';
+import { ScratchDatabases, withClient, type PostgresServer } from '../harness/postgres/index.ts';
 
 /** One object of every kind the snapshot compares (an extension only where the server ships one). */
 export const EVERY_KIND = `
@@ -93,5 +95,18 @@ export async function kindsSeenAndChanged(client: pg.ClientBase): Promise<{ seen
     return { seen: new Set(before.objects.map((o) => o.kind)), changed: new Set(diff.map((d) => d.kind)), expected, diff };
   } finally {
     await client.query('DROP EVENT TRIGGER IF EXISTS ch_kinds_evt; DROP PUBLICATION IF EXISTS ch_kinds_pub');
+  }
+}
+
+/** On a new database of `server`: the snapshot holds every kind, and the diff names a change to each. */
+export async function expectEveryKind(server: PostgresServer): Promise<void> {
+  const databases = new ScratchDatabases(server);
+  try {
+    const name = await databases.create('kinds');
+    const { seen, changed, expected, diff } = await withClient(server.connectionConfig(name), kindsSeenAndChanged);
+    expect([...seen].sort()).toEqual(expected.filter((k) => !['column', 'constraint', 'index'].includes(k)).sort());
+    expect([...changed].sort(), formatCatalogDiff(diff).join('\n')).toEqual([...expected].sort());
+  } finally {
+    await databases.close();
   }
 }

@@ -99,7 +99,7 @@ const COMMENTED = `(
  * PostgreSQL (pg_get_functiondef, pg_get_triggerdef, pg_get_viewdef, pg_get_expr…) under the
  * session's search_path, the same for every database the harness compares.
  */
-export const OBJECTS = `
+const OBJECTS = `
   SELECT 'schema', quote_ident(n.nspname), '' FROM pg_namespace n WHERE ${USER('n.nspname')} AND ${OWN('pg_namespace', 'n.oid')}
   UNION ALL SELECT 'extension', quote_ident(x.extname), format('version %s in schema %s', x.extversion, x.extnamespace::regnamespace) FROM pg_extension x WHERE x.extname <> 'plpgsql'
   UNION ALL SELECT 'table', ${REL}, concat_ws('; ',
@@ -177,7 +177,7 @@ export const OBJECTS = `
  * lists in pg_constraint (contype 'n', named differently by the path that made them), are left
  * out because nullability is already part of each column.
  */
-export const SNAPSHOT = `
+const SNAPSHOT = `
   SELECT
     (SELECT coalesce(json_agg(t ORDER BY t), '[]') FROM (
        SELECT ${REL} AS t
