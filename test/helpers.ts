@@ -8,6 +8,10 @@ import { runConfig, type RunConfig } from '../harness/run/run-config.ts';
 import type { Suite } from '../harness/suite.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// The command line runs its sources through tsx when the build is older than them (a developer
+// between edits): tsx would keep a cache in the temporary directory, which npm test leaves empty
+process.env.TSX_DISABLE_CACHE ??= '1';
 export const MIGRATIONS = path.join(ROOT, 'migrations');
 
 /** One seed per test run (TEST_SEED replays one); every property title prints it. */

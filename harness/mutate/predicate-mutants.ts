@@ -112,7 +112,10 @@ export function replaced(root: Node, path: (string | number)[], replacement: Nod
   return copy;
 }
 
-/** An expression as PostgreSQL's grammar writes it, on one line. */
+/**
+ * An expression as PostgreSQL's grammar writes it, on one line: printed without the pretty
+ * printer, which would indent (change) the lines of a multi-line string literal.
+ */
 export function show(expression: Node): string {
-  return Deparser.deparse(expression as never).replace(/\s+/g, ' ').trim();
+  return Deparser.deparse(expression as never, { pretty: false }).trim();
 }
