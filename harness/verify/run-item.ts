@@ -9,7 +9,7 @@ import type { LiveDeployFacts, PropertyResult } from '../run/property-result.ts'
 import { commandFor } from '../run/run-config.ts';
 import { serverErrorOf, type ServerError } from '../sessions/index.ts';
 import { perCloneSteps, StateBuildError } from '../states/index.ts';
-import { buildCause } from './state-build.ts';
+import { buildCause, type BuildCause } from './state-build.ts';
 import { CHAIN_APPLIES, REACHES_TARGET, STATE_BUILDS, type WorkItem } from './work-items.ts';
 
 /** What one item adds to its state's report. */
@@ -122,6 +122,12 @@ async function openOrWhyNot<T>(open: () => Promise<T>): Promise<{ opened: T } | 
   }
 }
 
+/** Who made the state unbuildable (see buildCause), and how the report says it. */
+function causeOf<Op>(context: GroupContext<Op>, error: StateBuildError): { cause: BuildCause; why: string } {
+  const cause = buildCause(error, context.bench.migrator, context.bench.anchor, context.bench.to);
+  return { cause, why: cause === 'suite-setup' ? "the suite's own setup fails before the revision under test" : `it fails once ${context.bench.to} is applied` };
+}
+
 const GROUP_OF: Record<WorkItem['kind'], string> = { migration: 'migration checks', writes: 'writes', concurrency: 'concurrency', deploy: 'live deploy' };
 
 /**
@@ -131,8 +137,7 @@ const GROUP_OF: Record<WorkItem['kind'], string> = { migration: 'migration check
  * states' results stand either way.
  */
 function unbuildable<Op>(context: GroupContext<Op>, item: WorkItem, error: StateBuildError, steps: string[]): ItemResult {
-  const cause = buildCause(error, context.bench.migrator, context.bench.anchor, context.bench.to);
-  const why = cause === 'suite-setup' ? "the suite's own setup fails before the revision under test" : `it fails once ${context.bench.to} is applied`;
+  const { cause, why } = causeOf(context, error);
   const skipped = [`${GROUP_OF[item.kind]}: not run: state ${item.state.name} cannot be built (${why}): ${error.message.split('\n')[0]}`];
   if (cause === 'suite-setup') return { properties: [], skipped, setupError: `state ${item.state.name} cannot be built: ${error.message}` };
   return { properties: [failure(context, item, STATE_BUILDS, steps, `state ${item.state.name} can be built (the revision under test, ${context.bench.to}, must accept what the state writes after it)`, error.message, serverErrorOf(error))], skipped };
@@ -144,10 +149,9 @@ function unbuildable<Op>(context: GroupContext<Op>, item: WorkItem, error: State
  * histories is not reported as holding: it is listed as not run, with the reason.
  */
 function notBuiltWithEveryHistory<Op>(context: GroupContext<Op>, item: WorkItem, results: PropertyResult[], error: StateBuildError): ItemResult {
-  const cause = buildCause(error, context.bench.migrator, context.bench.anchor, context.bench.to);
+  const { cause, why } = causeOf(context, error);
   const unproven = results.filter((r) => r.ok && r.name !== STATE_BUILDS).map((r) => r.name);
   const kept = results.filter((r) => !r.ok && (r.name !== STATE_BUILDS || cause === 'revision-under-test'));
-  const why = cause === 'suite-setup' ? "the suite's own setup fails before the revision under test" : `it fails once ${context.bench.to} is applied`;
   const skipped = unproven.length ? [`${GROUP_OF.migration} ${unproven.join(', ')}: not run on every history: state ${item.state.name} cannot be built with some (${why}): ${error.message.split('\n')[0]}`] : [];
   return { properties: kept, skipped, ...(cause === 'suite-setup' ? { setupError: `state ${item.state.name} cannot be built with some histories: ${error.message}` } : {}) };
 }
