@@ -31,19 +31,37 @@ export {
 } from './states/starting-state.ts';
 
 /**
- * A table the model speaks about: its key column and the columns read back, each a SQL
- * expression over the row (`completed: 'completed_at IS NOT NULL'`), compared with the model
- * row for row after every run.
+ * A table the suite's rows live in. After every run the harness reads back every row of it
+ * and compares them with the model's (or the reference's).
+ *
+ * @example
+ * { name: 'orders', key: 'id', columns: { customer: 'customer_id', qty: 'qty', shipped: 'shipped_at IS NOT NULL' } }
  */
 export interface TableSpec {
+  /** The table, as SQL names it (`orders`, `shop.orders`). */
   name: string;
-  key: string;
+  /**
+   * Its key column, or its key columns for a composite key (`['order_id', 'line']`). A row is
+   * known to the model by its key as text: `42`, a UUID, or a composite key's row text `(42,1)`.
+   * Any type works: `bigint`, `integer`, `text`, `uuid`.
+   */
+  key: string | readonly string[];
+  /**
+   * The columns the model reads, each a SQL expression over the row, read back as JSON
+   * (`json_build_object`): name → expression. A number stays a number, a boolean a boolean,
+   * `numeric`, dates and timestamps come back as strings.
+   */
   columns: Readonly<Record<string, string>>;
 }
 
-/** Keys of one run: fresh ones (a new UUID per name and run), so that runs share a database without meeting. */
+/**
+ * Keys of one run, so that runs share a database without meeting: `fresh('o1', 'orders')` is a
+ * new key of the `orders` table's key type (from the catalog: an integer above every key the
+ * state holds, a UUID, or a text unique to the run); the same name gives the same key within a
+ * run. Without a table, a UUID.
+ */
 export interface RunKeys {
-  fresh(name: string): string;
+  fresh(name: string, table?: string): string;
   /** A short random text unique to the run (for request ids and the like). */
   readonly tag: string;
 }
@@ -84,8 +102,26 @@ export interface ConcurrencyProperty<Op> {
   deployStates: readonly string[];
 }
 
+/**
+ * What judges the writes:
+ * - `model` (the default): each operation's `predict`, written from the domain rule;
+ * - `state-differential`: no rule; each migrated state must accept and refuse exactly the writes
+ *   its reference accepts and refuses (the chain applied to an empty database, holding the same
+ *   rows), with the same SQLSTATE and constraint, and end with the same rows.
+ */
+export type Oracle = 'model' | 'state-differential';
+
 export interface Suite<Op = unknown> {
   name: string;
+  /** How writes are judged (default `model`). */
+  oracle?: Oracle;
+  /**
+   * `required` (the default): applying the target revision a second time, unrecorded, must
+   * raise nothing and change nothing, from every state that converges. `interrupted-deploys-only`:
+   * only the re-runs the runner can cause are checked, by the interrupted-deploy states (a runner
+   * that records each revision in the revision's own transaction never re-runs a recorded one).
+   */
+  idempotency?: 'required' | 'interrupted-deploys-only';
   /** The migration chain the suite ships (used when --migrations is not given). */
   migrationsDir: string;
   /** The revision verified by default; without it, the chain's last. */

@@ -34,7 +34,8 @@ export interface Statement {
 export interface BoundOperation {
   label: string;
   statement: Statement;
-  predict(view: View, context: ModelContext): Prediction | readonly Prediction[];
+  /** Required by the `model` oracle; a suite judged by the state differential leaves it out. */
+  predict?(view: View, context: ModelContext): Prediction | readonly Prediction[];
 }
 
 /** A problem with a committed row that the domain forbids whatever the SQL says (e.g. an orphan). */

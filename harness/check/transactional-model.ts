@@ -57,6 +57,7 @@ export function transition(startingState: string, state: ModelState, event: Hist
   }
   if (session.open && session.aborted) return expect(where, event, [{ expect: { kind: 'error', sqlstate: '25P02' } }], () => state);
   const view = session.open ? new OverlayView(state.committed, session.writes) : state.committed;
+  if (!action.op.predict) throw new Error(`${action.op.label}: the operation has no predict, and the suite's oracle is the model (declare oracle: 'state-differential' to judge it against the reference instead)`);
   const predicted = action.op.predict(view, { state: startingState, schema: state.schema });
   const predictions = Array.isArray(predicted) ? (predicted as readonly Prediction[]) : [predicted as Prediction];
   return expect(where, event, predictions, (prediction) => afterStatement(state, event.session, session, prediction));

@@ -17,7 +17,7 @@ export function withProviderOptions(command: Command): Command {
 /** The chain: which suite, which migrations, up to which revision, sent by which runner. */
 export function withChainOptions(command: Command): Command {
   return command
-    .option('--suite <name>', 'suite folder under properties/ (default: the only one)')
+    .option('--suite <suite>', "auto (derived from the chain), a suite or constraint-harness.config.ts file or its folder, or a folder name under properties/ (default: ./constraint-harness.config.ts, else the only suite)")
     .option('--migrations <dir>', "migration directory (default: the suite's own)")
     .option('--to <revision>', "the revision under test (default: the suite's target, else the chain's last)")
     .addOption(new Option('--runner <runner>', 'how each file is sent (default: psql-single-transaction for plain SQL, dbmate for dbmate files, psql for Alembic offline SQL)').choices([...RUNNER_NAMES]));

@@ -11,7 +11,10 @@ import { interruptedBy, registerCleanup } from '../shutdown.ts';
 import type { Suite } from '../suite.ts';
 import { verify } from '../verify/verify.ts';
 import { exitCodeOf, type VerifyReport } from '../verify/verify-report.ts';
-import { loadSuite } from './load-suite.ts';
+import { loadSuiteSource, type SuiteSource } from './load-suite.ts';
+import { deriveSuite } from '../derive/derive-suite.ts';
+import { describeDerivation, withDeclaredStates } from '../derive/describe-derivation.ts';
+import { chooseProvider, type PostgresServer } from '../postgres/index.ts';
 
 export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
   suite?: string;
@@ -89,7 +92,43 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
 
 /** `verify`: the summary on stdout (or JSON), progress and logs on stderr, reports on disk; exit 0, 1 or 2. */
 export async function runVerify(flags: VerifyFlags): Promise<number> {
-  const suite = await loadSuite(flags.suite);
+  const source = await loadSuiteSource(flags.suite);
+  if (source.kind === 'suite') return verifySuite(source.suite, flags);
+  // a derived suite needs a server to look at the chain: the run then uses the same one
+  const seeded = { ...flags, seed: flags.seed ?? Math.floor(Math.random() * 2 ** 31) };
+  const provider = chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion, image: flags.image });
+  const server = await provider.start();
+  try {
+    const { suite, flags: derivedFlags } = await derivedSuite(source, seeded, server);
+    return await verifySuite(suite, derivedFlags, server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Derives the suite of `--suite auto` or of a declaration, and says what it found. */
+async function derivedSuite(source: Exclude<SuiteSource, { kind: 'suite' }>, flags: VerifyFlags & { seed: number }, server: PostgresServer): Promise<{ suite: Suite<unknown>; flags: VerifyFlags }> {
+  const declaration = source.kind === 'declaration' ? source.declaration : undefined;
+  const migrations = flags.migrations ?? (declaration && source.kind === 'declaration' ? path.resolve(path.dirname(source.file), declaration.migrations) : undefined);
+  if (!migrations) throw new SetupError('--suite auto needs --migrations DIR (the chain to derive the suite from)');
+  const started = performance.now();
+  const derivation = await deriveSuite({
+    migrationsDir: path.resolve(migrations),
+    to: flags.to ?? declaration?.target,
+    runner: flags.runner ?? declaration?.runner,
+    seed: flags.seed,
+    server,
+    drift: (declaration?.drift ?? []).map((d, i) => ({ name: d.name ?? `drift-${i + 1}`, story: d.story ?? `hand-applied: ${d.sql}`, sql: d.sql })),
+    values: declaration?.values,
+    name: declaration ? (declaration.name ?? path.basename(path.dirname(source.kind === 'declaration' ? source.file : '.'))) : 'auto',
+  });
+  for (const line of describeDerivation(derivation, Math.round(performance.now() - started))) log(line);
+  const suite = withDeclaredStates(derivation.suite, declaration);
+  const groups = flags.group ?? (declaration?.groups ? [...declaration.groups] : undefined);
+  return { suite: suite as Suite<unknown>, flags: { ...flags, ...(groups ? { group: groups } : {}), ...(flags.migrations ? {} : { migrations }) } };
+}
+
+async function verifySuite(suite: Suite<unknown>, flags: VerifyFlags, server?: PostgresServer): Promise<number> {
   const config = configFromFlags(flags, suite);
   log(`constraint-harness verify: suite ${suite.name}, seed ${config.seed}, ${config.runs} runs per property, ${config.workers} worker(s)${config.shard ? `, shard ${config.shard.index}/${config.shard.count}` : ''}`);
   const progress = process.stderr.isTTY ? terminalProgress() : lineProgress(log);
@@ -101,6 +140,7 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
     if (flags.report) log(`interrupted: wrote ${(await writeReports(flags.report, partial)).join(', ')} with the ${partial.states.length} state(s) that finished`);
   });
   const report = await verify(suite, config, {
+    ...(server ? { server } : {}),
     progress,
     log: process.stderr.isTTY ? () => undefined : log,
     onStateDone: (state, header) => {

@@ -64,10 +64,10 @@ export async function reproduce<Op>(suite: Suite<Op>, base: RunConfig, request: 
 }
 
 function propertyKind<Op>(suite: Suite<Op>, expect: Parameters<typeof checksFor>[0], property: string): 'migration' | 'writes' | 'concurrency' | 'deploy' {
-  if (checksFor(expect).includes(property)) return 'migration';
+  if (checksFor(expect, suite.idempotency).includes(property)) return 'migration';
   if (suite.writes?.name === property) return 'writes';
   if (suite.concurrency?.name === property) return 'concurrency';
   if (suite.concurrency && property === LIVE_DEPLOY) return 'deploy';
-  const known = [...checksFor(expect), suite.writes?.name, suite.concurrency?.name, suite.concurrency && LIVE_DEPLOY].filter(Boolean);
+  const known = [...checksFor(expect, suite.idempotency), suite.writes?.name, suite.concurrency?.name, suite.concurrency && LIVE_DEPLOY].filter(Boolean);
   throw new SetupError(`unknown property "${property}" for this state (properties: ${known.join(', ')})`);
 }

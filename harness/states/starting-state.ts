@@ -25,7 +25,8 @@ export type StateStep =
   | { kind: 'migrate'; to: RevisionRef }
   | { kind: 'sql'; label: string; sql: string }
   | { kind: 'rows'; label: string; rows: fc.Arbitrary<GeneratedRows>; atScale?: (slice: RowSlice) => GeneratedRows }
-  | { kind: 'stamp'; revision: RevisionRef };
+  | { kind: 'stamp'; revision: RevisionRef }
+  | { kind: 'interrupted'; to: RevisionRef; after: number; label: string };
 
 /**
  * A database a real deployment can be in before the migration, as data: a name, a one-line
@@ -77,6 +78,15 @@ export function stampedAt(revision: RevisionRef): StateStep {
   return { kind: 'stamp', revision };
 }
 
+/**
+ * A deploy up to a revision killed after the runner's `after`-th message (or stopped there by
+ * a `lock_timeout` on the next one): what it committed stays, an open transaction is rolled
+ * back, as when the tool's connection ends.
+ */
+export function interruptedDeploy(to: RevisionRef, after: number, label: string): StateStep {
+  return { kind: 'interrupted', to, after, label };
+}
+
 /** The steps a template holds: everything before the first generated rows. */
 export function templateSteps(state: StartingState): StateStep[] {
   const firstRows = state.steps.findIndex((step) => step.kind === 'rows');
@@ -102,5 +112,7 @@ export function describeStep(step: StateStep): string {
       return step.label;
     case 'stamp':
       return `stamp ${describeRevisionRef(step.revision)} as applied`;
+    case 'interrupted':
+      return step.label;
   }
 }

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { SetupError, errorMessage } from '../errors.ts';
-import { planProgram, type MigrationError, type Migrator, type PlanMode } from '../migrate/index.ts';
+import { migrationError, planProgram, type MigrationError, type Migrator, type PlanMode } from '../migrate/index.ts';
+import { openAfter } from '../migrate/interruptions.ts';
+import { runSequentially, transactionStatus } from '../sessions/sequential-runner.ts';
 import { stepSql } from '../sessions/sql-text.ts';
 import { describeStep, type GeneratedRows, type StartingState, type StateHistory, type StateStep } from './starting-state.ts';
 
@@ -11,6 +13,8 @@ export interface StateTarget {
   /** The rows of a `rows` step (`step`, for a target that writes them its own way, e.g. at scale). */
   rows(rows: GeneratedRows, step: Extract<StateStep, { kind: 'rows' }>): Promise<void>;
   stamp(revision: string): Promise<void>;
+  /** The deploy up to `to`, killed after its `after`-th message. */
+  interrupted(to: string, after: number): Promise<void>;
 }
 
 /** A state could not be built: which state, which step, and the cause (a failed migration, a failed statement). */
@@ -50,6 +54,9 @@ export async function runStateSteps(state: StartingState, steps: readonly StateS
         case 'stamp':
           await target.stamp(migrator.chain.resolve(step.revision, anchor));
           break;
+        case 'interrupted':
+          await target.interrupted(migrator.chain.resolve(step.to, anchor), step.after);
+          break;
       }
     } catch (error) {
       if (error instanceof StateBuildError) throw error;
@@ -75,6 +82,13 @@ export function liveTarget(client: pg.ClientBase, migrator: Migrator, mode: Plan
       for (const sql of rows.sql) await client.query(sql);
     },
     stamp: (revision) => migrator.stamp(client, revision),
+    async interrupted(to, after) {
+      const program = planProgram(migrator.planTo(await migrator.applied(client), to), 'deploy');
+      const events = await runSequentially(client, { steps: program.steps.slice(0, after), stopOnError: true });
+      const failed = events.find((event) => event.outcome.kind === 'error');
+      if (failed) throw migrationError(failed);
+      if (transactionStatus(client) !== 'I') await client.query('ROLLBACK');
+    },
   };
 }
 
@@ -107,6 +121,13 @@ export class ScriptTarget implements StateTarget {
 
   async rows(rows: GeneratedRows): Promise<void> {
     this.lines.push(...rows.sql.map((sql) => stepSql({ sql })));
+  }
+
+  async interrupted(to: string, after: number): Promise<void> {
+    const plan = this.migrator.planTo(this.applied, to);
+    const steps = planProgram(plan, 'deploy').steps.slice(0, after);
+    this.lines.push(`-- the deploy up to ${to}, as ${this.migrator.runner} sends it, killed after message ${after}`, ...steps.map((step) => stepSql(step)));
+    if (openAfter(steps.map((step) => step.meta!))) this.lines.push('ROLLBACK; -- the connection ends: what was not committed is undone');
   }
 
   async stamp(revision: string): Promise<void> {

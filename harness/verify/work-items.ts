@@ -30,14 +30,16 @@ export function workItems<Op>(suite: Suite<Op>, states: readonly StartingState[]
   const skipped = new Map<string, string[]>();
   for (const state of states) {
     const kinds: ItemKind[] = [];
-    if (wants('migration', [...checksFor(state.expect), REACHES_TARGET, CHAIN_APPLIES, STATE_BUILDS])) kinds.push('migration');
+    if (wants('migration', [...checksFor(state.expect, suite.idempotency), REACHES_TARGET, CHAIN_APPLIES, STATE_BUILDS])) kinds.push('migration');
     const writeGroups: ItemKind[] = [];
     if (suite.writes && wants('writes', [suite.writes.name, REACHES_TARGET])) writeGroups.push('writes');
     if (suite.concurrency && wants('concurrency', [suite.concurrency.name, REACHES_TARGET])) writeGroups.push('concurrency');
-    if (suite.concurrency && wants('concurrency', [LIVE_DEPLOY, REACHES_TARGET]) && suite.concurrency.deployStates.includes(state.name)) writeGroups.push('deploy');
+    const deploys = suite.concurrency && wants('concurrency', [LIVE_DEPLOY, REACHES_TARGET]) && suite.concurrency.deployStates.includes(state.name);
+    if (deploys && suite.oracle === 'state-differential') skipped.set(state.name, [...(skipped.get(state.name) ?? []), 'live deploy: not run: the state differential does not judge a live deploy (a domain rule, the model, does)']);
+    else if (deploys) writeGroups.push('deploy');
     if (writeGroups.length > 0 && !writable(state)) {
       const why = state.expect === 'drift' ? 'drift is expected: reported, not written to' : 'the migration must fail here: there is no migrated database to write to';
-      skipped.set(state.name, [`${writeGroups.filter((k) => k !== 'deploy').join(' and ') || 'concurrency'}: ${why}`]);
+      skipped.set(state.name, [...(skipped.get(state.name) ?? []), `${writeGroups.filter((k) => k !== 'deploy').join(' and ') || 'concurrency'}: ${why}`]);
     } else {
       kinds.push(...writeGroups);
     }

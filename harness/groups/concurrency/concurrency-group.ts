@@ -2,6 +2,7 @@ import type { GroupContext } from '../../run/group-context.ts';
 import type { PropertySpec } from '../../run/property-runner.ts';
 import type { ConcurrencyProperty, ConcurrentCase } from '../../suite.ts';
 import { WriteTarget } from '../writes/write-target.ts';
+import { ReferenceDatabase } from '../writes/reference-target.ts';
 import type { StartingState, StateHistory } from '../../states/index.ts';
 import { describeConcurrent, runConcurrentCase, type ConcurrentExecution } from './concurrent-run.ts';
 
@@ -10,7 +11,7 @@ import { describeConcurrent, runConcurrentCase, type ConcurrentExecution } from 
  * against the migrated state (fresh keys and the rows the state started with, put back after
  * each run); one executor, one set of connections for every run.
  */
-export function concurrencySpec<Op>(context: GroupContext<Op>, property: ConcurrencyProperty<Op>, target: WriteTarget): PropertySpec<ConcurrentCase<Op>, ConcurrentExecution> {
+export function concurrencySpec<Op>(context: GroupContext<Op>, property: ConcurrencyProperty<Op>, target: WriteTarget, reference?: ReferenceDatabase<Op>): PropertySpec<ConcurrentCase<Op>, ConcurrentExecution> {
   return {
     group: 'concurrency',
     properties: [property.name],
@@ -19,7 +20,7 @@ export function concurrencySpec<Op>(context: GroupContext<Op>, property: Concurr
     async execute(testCase) {
       await target.ready();
       const executor = await target.executor(property.maxSessions);
-      return runConcurrentCase({ suite: context.suite, property: property.name, target, executor }, testCase);
+      return runConcurrentCase({ suite: context.suite, property: property.name, target, executor, ...(reference ? { reference: { database: reference, sessions: property.maxSessions } } : {}) }, testCase);
     },
     describe: (_case, run, problem) => describeConcurrent(run, problem),
     size: (run) => run.setup.length + run.events.length,
@@ -29,5 +30,6 @@ export function concurrencySpec<Op>(context: GroupContext<Op>, property: Concurr
 /** The concurrency property of a state, on its own migrated copy; `close` drops it. */
 export async function openConcurrency<Op>(context: GroupContext<Op>, property: ConcurrencyProperty<Op>, state: StartingState, history: StateHistory): Promise<{ target: WriteTarget; spec: PropertySpec<ConcurrentCase<Op>, ConcurrentExecution>; close(): Promise<void> }> {
   const target = await WriteTarget.open(context, state, history, { migrate: true, label: `concurrency_${state.name}` });
-  return { target, spec: concurrencySpec(context, property, target), close: () => target.close() };
+  const reference = context.suite.oracle === 'state-differential' ? new ReferenceDatabase(context, target) : undefined;
+  return { target, spec: concurrencySpec(context, property, target, reference), close: async () => { await reference?.close(); await target.close(); } };
 }

@@ -6,6 +6,9 @@ import type { Counterexample } from '../../run/property-result.ts';
 import { bySendOrder, formatActual, runSequentially, stepSql, type InterleavingExecutor, type Program } from '../../sessions/index.ts';
 import type { ConcurrentCase, Suite } from '../../suite.ts';
 import { checkRun, writerProgram } from '../writes/run-history.ts';
+import { openedReference, type ReferenceDatabase } from '../writes/reference-target.ts';
+import { checkAgainstReference } from '../../check/state-differential.ts';
+import type { World } from '../../check/world.ts';
 import { FreshKeys } from '../writes/run-keys.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
 
@@ -27,6 +30,8 @@ export interface ConcurrentRunOptions<Op> {
   executor: InterleavingExecutor;
   /** The migration, deployed by one more session (a live deploy). */
   deploy?: MigrationPlan;
+  /** The state's reference, when the suite's oracle is the state differential (not with a deploy). */
+  reference?: { database: ReferenceDatabase<Op>; sessions: number };
 }
 
 /**
@@ -37,7 +42,7 @@ export interface ConcurrentRunOptions<Op> {
  */
 export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, testCase: ConcurrentCase<Op>): Promise<ConcurrentExecution> {
   const { suite, target, deploy } = options;
-  const keys = new FreshKeys();
+  const keys = new FreshKeys(target.base.keyTypes);
   const run = { keys, base: target.base.world };
   const setupProgram = writerProgram(suite, testCase.setup.map((op) => ({ kind: 'op' as const, op })), run);
   const control = options.executor.control;
@@ -48,12 +53,23 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
   const events: HistoryEvent[] = await options.executor.run(programs, testCase.schedule);
   const actual = await target.finish(control, !deploy);
   const migration = deploySession === undefined ? undefined : { session: deploySession, statementSteps: statementSteps(programs[deploySession]!) };
-  const verdict = checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
+  const verdict = options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world) : checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
     // a deploy may rewrite the rows it migrates (a backfill): only where no migration ran is every column of an untouched row compared
     ...(deploy ? {} : { images: { base: target.base.images, actual: actual.images } }) });
   const mismatches: Mismatch[] = [...verdict.mismatches, ...deployProblems(events, deploySession)];
   const problems = mismatches.map((m) => ({ property: options.property, expected: `${m.where}: ${m.expected}`, actual: m.actual, ...(m.error ? { error: m.error } : {}) }));
   return { problems, labels: testCase.labels, programs, setup, events, deploySession, verdict };
+}
+
+/** The same case, setup and schedule on the state's reference: what it did there is what the migrated state must do. */
+async function sameAsReference<Op>(reference: NonNullable<ConcurrentRunOptions<Op>['reference']>, setupProgram: Program<WriterStepMeta>, programs: Program<WriterStepMeta | MigrationStepMeta>[], schedule: readonly number[], events: HistoryEvent[], actual: World): Promise<HistoryVerdict> {
+  const target = await openedReference(reference.database);
+  if ('refused' in target) return target.refused;
+  const executor = await target.opened.executor(reference.sessions);
+  const setup = await runSequentially(executor.control, setupProgram, { session: -1 });
+  const run = await executor.run(programs, schedule);
+  const expected = await target.opened.finish(executor.control);
+  return checkAgainstReference({ events, reference: [...setup, ...run] as HistoryEvent[], actual, expected: expected.world });
 }
 
 /** The program indices of the migration's own statements (what makes its schema take effect). */

@@ -39,7 +39,7 @@ export async function runMigrationGroup<Op>(context: GroupContext<Op>, state: St
   const workspace = new Workspace(bench, state);
   let first: MigrationObservation | undefined;
   // a replay names one property: exactly that one is checked and reported
-  const checks = checksFor(state.expect).filter((name) => context.config.property === undefined || name === context.config.property);
+  const checks = checksFor(state.expect, context.suite.idempotency).filter((name) => context.config.property === undefined || name === context.config.property);
   const spec: PropertySpec<StateHistory, MigrationRun> = {
     group: 'migration',
     properties: perCloneSteps(state).length > 0 ? [...checks, STATE_BUILDS] : checks,

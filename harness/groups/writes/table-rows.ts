@@ -3,9 +3,14 @@ import { World, writeId } from '../../check/world.ts';
 import type { Row } from '../../check/world.ts';
 import type { TableSpec } from '../../suite.ts';
 
+/** The type of a table's key (its first key column), as fresh keys are made for it. */
+export type KeyType = { kind: 'uuid' } | { kind: 'integer'; /** The largest key the state holds. */ max: bigint } | { kind: 'text' };
+
 /** The rows a state started with: as the model sees them, and whole (to put them back after a run). */
 export interface BaseRows {
   world: World;
+  /** Each table's key type, from the catalog. */
+  keyTypes: ReadonlyMap<string, KeyType>;
   /** Per table: the rows as `to_jsonb` prints them, and the columns a reset writes. */
   full: Map<string, { rows: string; columns: string[] }>;
   /** Every column of each row, as `to_jsonb(row)::text`, by `writeId` (to see a change to a column the model does not read). */
@@ -18,6 +23,22 @@ export interface ReadBack {
   images: ReadonlyMap<string, string>;
 }
 
+/** A table's key columns (one, or several for a composite key). */
+export function keyColumns(table: TableSpec): readonly string[] {
+  return typeof table.key === 'string' ? [table.key] : table.key;
+}
+
+/** A row's key as text (`(x.id)::text`; a composite key as its row text, `(1,2)`). */
+export function keyText(table: TableSpec, alias: string): string {
+  const columns = keyColumns(table);
+  return columns.length === 1 ? `(${alias}.${columns[0]})::text` : `ROW(${columns.map((c) => `${alias}.${c}`).join(', ')})::text`;
+}
+
+/** Two rows have the same key. */
+function sameKey(table: TableSpec, a: string, b: string): string {
+  return keyColumns(table).map((c) => `${a}.${c} = ${b}.${c}`).join(' AND ');
+}
+
 const projection = (table: TableSpec) =>
   `json_build_object(${Object.entries(table.columns).map(([name, sql]) => `${pg.escapeLiteral(name)}, ${sql}`).join(', ')})`;
 
@@ -27,7 +48,7 @@ export async function readBaseRows(client: pg.ClientBase, tables: readonly Table
   const full = new Map<string, { rows: string; columns: string[] }>();
   const images = new Map<string, string>();
   for (const table of tables) {
-    const result = await client.query<{ k: string; r: Row; f: unknown; i: string }>(`SELECT (${table.key})::text AS k, ${projection(table)} AS r, to_jsonb(x) AS f, to_jsonb(x)::text AS i FROM ${table.name} AS x ORDER BY 1`);
+    const result = await client.query<{ k: string; r: Row; f: unknown; i: string }>(`SELECT ${keyText(table, 'x')} AS k, ${projection(table)} AS r, to_jsonb(x) AS f, to_jsonb(x)::text AS i FROM ${table.name} AS x ORDER BY 1`);
     for (const row of result.rows) {
       writes.push({ table: table.name, key: row.k, row: row.r });
       images.set(writeId({ table: table.name, key: row.k }), row.i);
@@ -39,7 +60,7 @@ export async function readBaseRows(client: pg.ClientBase, tables: readonly Table
     );
     full.set(table.name, { rows: JSON.stringify(result.rows.map((row) => row.f)), columns: columns.rows.map((c) => c.name) });
   }
-  return { world: World.of(writes), full, images };
+  return { world: World.of(writes), full, images, keyTypes: await readKeyTypes(client, tables) };
 }
 
 /**
@@ -61,7 +82,7 @@ export function readBackStatement(tables: readonly TableSpec[], base: BaseRows |
   if (reset) {
     // every row the state did not start with goes: the run's, and any a trigger or a bug put there under another key
     const kept = parameter(() => baseKeys(base), 'text[]');
-    tables.forEach((table, i) => ctes.push(`forget_${i} AS (DELETE FROM ${table.name} AS x WHERE NOT (x.${table.key})::text = ANY(${kept}) RETURNING 1)`));
+    tables.forEach((table, i) => ctes.push(`forget_${i} AS (DELETE FROM ${table.name} AS x WHERE NOT ${keyText(table, 'x')} = ANY(${kept}) RETURNING 1)`));
   }
   if (reset && base) {
     tables.forEach((table, n) => {
@@ -70,13 +91,13 @@ export function readBackStatement(tables: readonly TableSpec[], base: BaseRows |
       const rows = parameter(() => full.rows, 'jsonb');
       const columns = full.columns.map((c) => pg.escapeIdentifier(c));
       ctes.push(
-        `reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE x.${table.key} = p.${table.key} AND to_jsonb(x) IS DISTINCT FROM to_jsonb(p) RETURNING 1)`,
-        `restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE NOT EXISTS (SELECT 1 FROM ${table.name} AS x WHERE x.${table.key} = p.${table.key}) RETURNING 1)`,
+        `reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE ${sameKey(table, 'x', 'p')} AND to_jsonb(x) IS DISTINCT FROM to_jsonb(p) RETURNING 1)`,
+        `restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE NOT EXISTS (SELECT 1 FROM ${table.name} AS x WHERE ${sameKey(table, 'x', 'p')}) RETURNING 1)`,
       );
     });
   }
   const wanted = scope === 'keys' ? parameter((keys) => keys, 'text[]') : undefined;
-  const selects = tables.map((table) => `SELECT ${pg.escapeLiteral(table.name)} AS t, (${table.key})::text AS k, ${projection(table)} AS r, to_jsonb(x)::text AS i FROM ${table.name} AS x${wanted ? ` WHERE (${table.key})::text = ANY(${wanted})` : ''}`);
+  const selects = tables.map((table) => `SELECT ${pg.escapeLiteral(table.name)} AS t, ${keyText(table, 'x')} AS k, ${projection(table)} AS r, to_jsonb(x)::text AS i FROM ${table.name} AS x${wanted ? ` WHERE ${keyText(table, 'x')} = ANY(${wanted})` : ''}`);
   const text = `${ctes.length ? `WITH ${ctes.join(',\n')}\n` : ''}${selects.join('\nUNION ALL\n')}`;
   return { text, values: (keys) => slots.map((slot) => slot(keys)) };
 }
@@ -88,4 +109,21 @@ function baseKeys(base: BaseRows | undefined): string[] {
 /** The rows a read-back statement returned, as a world, and whole. */
 export function rowsToWorld(rows: readonly { t: string; k: string; r: Row; i: string }[]): ReadBack {
   return { world: World.of(rows.map((row) => ({ table: row.t, key: row.k, row: row.r }))), images: new Map(rows.map((row) => [writeId({ table: row.t, key: row.k }), row.i])) };
+}
+
+const INTEGERS = new Set(['smallint', 'integer', 'bigint']);
+
+/** Each table's key type and, for integers, the largest key it holds (fresh keys start above it). */
+async function readKeyTypes(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<Map<string, KeyType>> {
+  const types = new Map<string, KeyType>();
+  for (const table of tables) {
+    const [column] = keyColumns(table);
+    const found = await client.query<{ type: string | null }>(`SELECT format_type(atttypid, NULL) AS type FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped`, [table.name, column!.replace(/^"|"$/g, '')]);
+    const type = found.rows[0]?.type ?? 'uuid';
+    if (INTEGERS.has(type)) {
+      const max = await client.query<{ max: string | null }>(`SELECT max(${column})::text AS max FROM ${table.name}`);
+      types.set(table.name, { kind: 'integer', max: BigInt(max.rows[0]?.max ?? '0') });
+    } else types.set(table.name, { kind: type === 'uuid' ? 'uuid' : type === 'text' || type.startsWith('character') ? 'text' : 'uuid' });
+  }
+  return types;
 }

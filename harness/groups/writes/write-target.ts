@@ -7,6 +7,9 @@ import type { GroupContext } from '../../run/group-context.ts';
 import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
 import { readBackStatement, readBaseRows, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
 
+/** What is written into a database once it is cloned (the reference's copy of a state's rows). */
+export type Fill = (client: pg.ClientBase) => Promise<void>;
+
 /** What the migration did to the database the write groups use. */
 export interface TargetMigration {
   outcome: MigrationOutcome;
@@ -34,16 +37,18 @@ export class WriteTarget {
     private database: StateDatabase,
     private starting: BaseRows,
     readonly migration: TargetMigration | undefined,
+    private readonly fill: Fill | undefined,
   ) {}
 
-  static async open<Op>(context: GroupContext<Op>, state: StartingState, history: StateHistory, options: { migrate: boolean; label: string }): Promise<WriteTarget> {
+  static async open<Op>(context: GroupContext<Op>, state: StartingState, history: StateHistory, options: { migrate: boolean; label: string; fill?: Fill }): Promise<WriteTarget> {
     const database = await context.bench.templates.clone(state, history, options.label);
     try {
       const { migration, base } = await withClient(context.bench.templates.connectionConfig(database.name), async (client) => {
         const migration = options.migrate ? await migrate(context, client) : undefined;
+        await options.fill?.(client);
         return { migration, base: await readBaseRows(client, context.suite.tables) };
       });
-      return new WriteTarget(context as GroupContext<unknown>, state, history, database, base, migration);
+      return new WriteTarget(context as GroupContext<unknown>, state, history, database, base, migration, options.fill);
     } catch (error) {
       await database.drop();
       throw error;
@@ -83,6 +88,7 @@ export class WriteTarget {
     this.database = await this.context.bench.templates.clone(this.state, this.history, `${this.state.name}_again`);
     this.starting = await withClient(this.config(), async (client) => {
       if (this.migration) await this.context.bench.migrator.migrateTo(client, this.context.bench.to);
+      await this.fill?.(client);
       return readBaseRows(client, this.context.suite.tables);
     });
     this.dirty = false;

@@ -3,7 +3,11 @@ import type { HistoryEvent } from '../../check/model.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { Execution, PropertySpec } from '../../run/property-runner.ts';
 import type { Counterexample } from '../../run/property-result.ts';
-import { formatActual, runSequentially, stepSql } from '../../sessions/index.ts';
+import { formatActual, runSequentially, stepSql, type Program } from '../../sessions/index.ts';
+import { checkAgainstReference } from '../../check/state-differential.ts';
+import type { WriterStepMeta } from '../../check/model.ts';
+import type { World } from '../../check/world.ts';
+import { openedReference, ReferenceDatabase } from './reference-target.ts';
 import type { WritesProperty } from '../../suite.ts';
 import { checkRun, writerProgram } from './run-history.ts';
 import { FreshKeys } from './run-keys.ts';
@@ -20,7 +24,7 @@ export interface WritesExecution extends Execution {
  * as the gateway sends it, on fresh keys and on the rows the state started with; the history
  * is checked against the model, statement by statement and for the final rows.
  */
-export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProperty<Op>, target: WriteTarget): PropertySpec<readonly Op[], WritesExecution> {
+export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProperty<Op>, target: WriteTarget, reference?: ReferenceDatabase<Op>): PropertySpec<readonly Op[], WritesExecution> {
   const { suite } = context;
   return {
     group: 'writes',
@@ -30,19 +34,35 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
     async execute(operations) {
       await target.ready();
       const client = await target.client();
-      const keys = new FreshKeys();
+      const keys = new FreshKeys(target.base.keyTypes);
       const program = writerProgram(suite, operations.map((op) => ({ kind: 'op' as const, op })), { keys, base: target.base.world });
       const events: HistoryEvent[] = await runSequentially(client, program);
       const actual = await target.finish(client);
-      const verdict = checkRun({ state: target.state.name, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant });
+      const verdict = reference
+        ? await sameAsReference(reference, program, events, actual.world)
+        : checkRun({ state: target.state.name, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant });
       const first = verdict.mismatches[0];
       const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
       return { problems, events, verdict };
     },
-    describe: (_operations, run, problem) => describeWrites(run, problem),
+    describe: (_operations, run, problem) => describeWrites(run, problem, reference ? 'as on the reference' : 'as the model predicted'),
     size: (run) => failureDepth(run),
   };
 }
+
+/**
+ * The same program on the state's reference: what it did there is what the migrated state must
+ * do. A reference that refuses the state's rows is the verdict of every run.
+ */
+async function sameAsReference<Op>(reference: ReferenceDatabase<Op>, program: Program<WriterStepMeta>, events: HistoryEvent[], actual: World): Promise<HistoryVerdict> {
+  const target = await openedReference(reference);
+  if ('refused' in target) return target.refused;
+  const client = await target.opened.client();
+  const expected: HistoryEvent[] = await runSequentially(client, program);
+  return checkAgainstReference({ events, reference: expected, actual, expected: (await target.opened.finish(client)).world });
+}
+
+const reference = (judged: string) => judged.includes('reference');
 
 /** Steps up to the one the model did not predict; every step when only the final rows are wrong. */
 function failureDepth(run: WritesExecution): number {
@@ -50,16 +70,16 @@ function failureDepth(run: WritesExecution): number {
   return atStep ? run.verdict.order.length + 1 : run.events.length;
 }
 
-function describeWrites(run: WritesExecution, problem: { expected: string; actual: string; details?: string[] }): Counterexample {
+function describeWrites(run: WritesExecution, problem: { expected: string; actual: string; details?: string[] }, judged: string): Counterexample {
   const mismatch = run.verdict.mismatches[0]!;
-  const atStep = mismatch.where !== 'final table' && mismatch.where !== 'the checker';
+  const atStep = mismatch.where !== 'final table' && mismatch.where !== 'the checker' && mismatch.where !== 'the reference';
   const explained = run.verdict.order.length;
   return {
     steps: run.events.map((event) => event.step.meta!.kind === 'writer' ? event.step.meta!.label : event.step.name),
-    expected: atStep ? mismatch.expected : mismatch.where === 'final table' ? 'the final table to equal the model, with no row the domain forbids' : mismatch.expected,
+    expected: atStep ? mismatch.expected : mismatch.where === 'final table' ? (reference(judged) ? 'the final table to equal the reference\'s' : 'the final table to equal the model, with no row the domain forbids') : mismatch.expected,
     actual: problem.actual,
     sql: run.events.map((event, index) => {
-      const note = index < explained ? `as the model predicted: ${formatActual(event.outcome)}` : index === explained && atStep ? `expected ${mismatch.expected}, actual ${formatActual(event.outcome)}` : `actual ${formatActual(event.outcome)}`;
+      const note = index < explained ? `${judged}: ${formatActual(event.outcome)}` : index === explained && atStep ? `expected ${mismatch.expected}, actual ${formatActual(event.outcome)}` : `actual ${formatActual(event.outcome)}`;
       return `${stepSql(event.step)}  -- ${note}`;
     }),
     details: problem.details,
@@ -69,5 +89,6 @@ function describeWrites(run: WritesExecution, problem: { expected: string; actua
 /** The writes property of a state, on its own migrated copy; `close` drops it. */
 export async function openWrites<Op>(context: GroupContext<Op>, property: WritesProperty<Op>, state: StartingState, history: StateHistory): Promise<{ target: WriteTarget; spec: PropertySpec<readonly Op[], WritesExecution>; close(): Promise<void> }> {
   const target = await WriteTarget.open(context, state, history, { migrate: true, label: `writes_${state.name}` });
-  return { target, spec: writesSpec(context, property, target), close: () => target.close() };
+  const reference = context.suite.oracle === 'state-differential' ? new ReferenceDatabase(context, target) : undefined;
+  return { target, spec: writesSpec(context, property, target, reference), close: async () => { await reference?.close(); await target.close(); } };
 }

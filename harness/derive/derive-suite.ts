@@ -1,0 +1,130 @@
+import fc from 'fast-check';
+import type pg from 'pg';
+import { Chain, defaultRunner, Migrator, planProgram, type RunnerName } from '../migrate/index.ts';
+import { interruptionPoints, type InterruptionPoint } from '../migrate/interruptions.ts';
+import { ScratchDatabases, withClient, type PostgresServer } from '../postgres/index.ts';
+import type { Suite, TableSpec } from '../suite.ts';
+import { columnValues, type ColumnValues } from './column-values.ts';
+import { bindDerived, derivedCases, derivedOperation, type DerivedOp, type WrittenTable } from './derived-operations.ts';
+import { searchRows, seededRandom, type RowSearch } from './derived-rows.ts';
+import { derivedStates, type DeclaredDrift, type FoundConstraint } from './derived-states.ts';
+import { checkOf, foundConstraints, involvedTables, mentions, notValidAround, parentsFirst, withDeclared } from './found-constraints.ts';
+import { readSchemaFacts, type TableFact } from './schema-facts.ts';
+import pgLib from 'pg';
+
+export interface DeriveOptions {
+  migrationsDir: string;
+  /** The revision verified (`--to`), else the chain's last. */
+  to?: string;
+  runner?: RunnerName;
+  /** Picks the rows the states hold (the run's seed: a replay derives the same states). */
+  seed: number;
+  server: PostgresServer;
+  drift?: readonly DeclaredDrift[];
+  /** Extra values per `table.column`, for columns the harness cannot guess (SQL expressions). */
+  values?: Readonly<Record<string, readonly string[]>>;
+  name?: string;
+}
+
+/** A derived suite and what the harness found, for people. */
+export interface Derivation {
+  suite: Suite<DerivedOp>;
+  found: FoundConstraint[];
+  tables: string[];
+  values: Map<string, ColumnValues>;
+  interruptions: InterruptionPoint[];
+  rows: RowSearch | undefined;
+  /** Why something could not be derived. */
+  notes: string[];
+}
+
+/**
+ * Derives a suite from a chain alone (`--suite auto`): the constraints the target revision
+ * adds, replaces or validates; the columns' values; the starting states, with rows tried on a
+ * database before the target; the writes on the constrained tables and their neighbours by
+ * foreign key. Its oracle is the state differential, so it needs no domain rule. Scratch
+ * databases on `server` are dropped before it returns.
+ */
+export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
+  const chain = await Chain.load(options.migrationsDir);
+  const migrator = new Migrator(chain, options.runner ?? defaultRunner(chain.format));
+  const to = options.to !== undefined ? chain.get(options.to).revision : chain.migrations.at(-1)!.revision;
+  const index = chain.migrations.indexOf(chain.get(to));
+  const previous = index > 0 ? chain.migrations[index - 1]!.revision : undefined;
+  const drift = options.drift ?? [];
+  const databases = new ScratchDatabases(options.server);
+  const notes: string[] = [];
+  try {
+    const target = await atRevision(databases, migrator, to, "derive_target", async (client) => ({ facts: await readSchemaFacts(client) }));
+    if ('error' in target) {
+      notes.push(`the chain does not apply to an empty database (${target.error}): only the fresh state is derived`);
+      return { suite: suiteOf(options, to, [], [], [{ name: 'fresh', story: 'A brand-new database.', expect: 'converge', steps: [] }], undefined), found: [], tables: [], values: new Map(), interruptions: [], rows: undefined, notes };
+    }
+    const targetFacts = target.value.facts;
+    const found = foundConstraints(chain.get(to).statements, targetFacts);
+    const involved = involvedTables(found, drift, chain.get(to).statements.map((s) => s.sql), targetFacts);
+    const extraChecks = (table: TableFact) => drift.flatMap((d) => (mentions(d.sql, table.name) ? checkOf(d.sql) : []));
+    const checksOf = (table: TableFact, at: readonly TableFact[]) => [...(at.find((t) => t.name === table.name) ?? table).constraints.filter((c) => c.kind === 'check').map((c) => c.definition), ...(targetFacts.find((t) => t.name === table.name)?.constraints.filter((c) => c.kind === 'check').map((c) => c.definition) ?? []), ...extraChecks(table)];
+    const values = new Map<string, ColumnValues>();
+    await withClient(databases.server.connectionConfig(target.database), async (client) => {
+      for (const table of involved) values.set(table.name, withDeclared(await columnValues(client, table, checksOf(table, targetFacts), targetFacts), table, options.values));
+    });
+    let rows: RowSearch | undefined;
+    let interruptions: InterruptionPoint[] = [];
+    let around = { before: [] as string[], after: [] as string[] };
+    if (previous) {
+      const searched = await atRevision(databases, migrator, previous, 'derive_previous', async (client) => {
+        const prevFacts = await readSchemaFacts(client);
+        const prevInvolved = parentsFirst(prevFacts.filter((t) => involved.some((i) => i.name === t.name)));
+        around = notValidAround(prevInvolved);
+        const prevValues = new Map<string, ColumnValues>();
+        for (const table of prevInvolved) prevValues.set(table.name, withDeclared(await columnValues(client, table, checksOf(table, prevFacts), prevFacts), table, options.values));
+        return searchRows({ client, migrator, to, tables: prevInvolved, values: prevValues, target: targetFacts, random: seededRandom(options.seed), around });
+      });
+      if ('error' in searched) notes.push(`the chain does not apply up to ${previous}: ${searched.error}`);
+      else rows = searched.value;
+      const applied = new Set(chain.upTo(previous).map((m) => m.revision));
+      interruptions = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps.map((s) => s.meta!));
+    }
+    const states = derivedStates({ hasPrevious: rows !== undefined, found, rows: rows ?? { valid: [], violators: new Map(), how: '' }, around, interruptions, drift });
+    const written: WrittenTable[] = involved.map((fact) => ({ fact, values: values.get(fact.name)! }));
+    return { suite: suiteOf(options, to, targetFacts, written, states, options.name), found, tables: involved.map((t) => t.name), values, interruptions, rows, notes };
+  } finally {
+    await databases.close();
+  }
+}
+
+/** Runs `work` on a scratch database migrated up to `revision`, or says why the chain does not get there. */
+async function atRevision<T>(databases: ScratchDatabases, migrator: Migrator, revision: string, label: string, work: (client: pg.ClientBase) => Promise<T>): Promise<{ value: T; database: string } | { error: string }> {
+  const database = await databases.create(label);
+  return withClient(databases.server.connectionConfig(database), async (client) => {
+    const run = await migrator.migrateTo(client, revision);
+    if (run.error) return { error: run.error.message.split('\n')[0]! };
+    return { value: await work(client), database };
+  });
+}
+
+function suiteOf(options: DeriveOptions, to: string, facts: readonly TableFact[], written: readonly WrittenTable[], states: Suite['states'], name?: string): Suite<DerivedOp> {
+  const operation = derivedOperation(written);
+  const tables: TableSpec[] = facts.map((table) => ({
+    name: table.name,
+    key: (table.key.length ? table.key : table.columns.map((c) => c.name)).map((k) => pgLib.escapeIdentifier(k)),
+    columns: Object.fromEntries(table.columns.map((c) => [c.name, `(${pgLib.escapeIdentifier(c.name)})::text`])),
+  }));
+  return {
+    name: name ?? 'auto',
+    oracle: 'state-differential',
+    idempotency: 'interrupted-deploys-only',
+    migrationsDir: options.migrationsDir,
+    target: to,
+    states,
+    tables,
+    bind: (op, run) => bindDerived(op, run, written),
+    ...(operation
+      ? {
+          writes: { name: 'writes-as-on-reference', operations: fc.array(operation, { minLength: 1, maxLength: 8 }) },
+          concurrency: { name: 'concurrent-writes-as-on-reference', cases: derivedCases(operation), maxSessions: 2, deployStates: [] },
+        }
+      : {}),
+  };
+}

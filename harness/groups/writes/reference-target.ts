@@ -1,0 +1,101 @@
+import pg from 'pg';
+import type { HistoryVerdict } from '../../check/linearizability.ts';
+import type { GroupContext } from '../../run/group-context.ts';
+import { outcomeOfError, type ServerError } from '../../sessions/index.ts';
+import type { StartingState } from '../../states/index.ts';
+import type { TableSpec } from '../../suite.ts';
+import type { BaseRows } from './table-rows.ts';
+import { WriteTarget } from './write-target.ts';
+
+/** The reference refused the rows a migrated state holds: the state accepted rows the chain from an empty database does not. */
+export class ReferenceRefusal extends Error {
+  override readonly name = 'ReferenceRefusal';
+  constructor(
+    readonly table: string,
+    readonly error: ServerError,
+  ) {
+    super(`the reference (the chain applied to an empty database) refuses the rows of ${table} this state holds after its migration: ${error.sqlstate}${error.constraint ? ` ${error.constraint}` : ''} ${error.message}${error.detail ? ` (${error.detail})` : ''}`);
+  }
+}
+
+/**
+ * The state differential's reference for a migrated state: the chain applied to an empty
+ * database up to the revision under test, with the state's rows (as its migration left them)
+ * then written into it, parents before children. The two databases differ only in how they got
+ * their schema, never in their data.
+ */
+export function openReference<Op>(context: GroupContext<Op>, of: WriteTarget): Promise<WriteTarget> {
+  const reference: StartingState = { name: 'reference', story: `the chain from an empty database up to ${context.bench.to}`, expect: 'converge', steps: [{ kind: 'migrate', to: context.bench.to }] };
+  return WriteTarget.open(context, reference, [], { migrate: false, label: `reference_${of.state.name}`, fill: (client) => writeRows(client, context.suite.tables, of.base) });
+}
+
+/** Writes a state's rows (every column, as `to_jsonb` printed them) into the same tables of another database. */
+export async function writeRows(client: pg.ClientBase, tables: readonly TableSpec[], base: BaseRows): Promise<void> {
+  for (const table of await parentsFirst(client, tables)) {
+    const full = base.full.get(table.name);
+    if (!full) continue;
+    const columns = await client.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, [table.name]);
+    const list = columns.rows.map((c) => pg.escapeIdentifier(c.name)).join(', ');
+    try {
+      await client.query(`INSERT INTO ${table.name} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM jsonb_populate_recordset(NULL::${table.name}, $1::jsonb)`, [full.rows]);
+    } catch (error) {
+      throw new ReferenceRefusal(table.name, outcomeOfError(error) as ServerError);
+    }
+  }
+}
+
+/** The tables ordered so that a table comes after those its foreign keys reference (a cycle keeps the suite's order). */
+async function parentsFirst(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<TableSpec[]> {
+  const oids = await client.query<{ name: string; oid: number }>(`SELECT name, to_regclass(name)::oid::int AS oid FROM unnest($1::text[]) AS name`, [tables.map((t) => t.name)]);
+  const oidOf = new Map(oids.rows.map((row) => [row.name, row.oid]));
+  const edges = await client.query<{ child: number; parent: number }>(`SELECT conrelid::int AS child, confrelid::int AS parent FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`);
+  const parents = new Map<number, number[]>();
+  for (const edge of edges.rows) parents.set(edge.child, [...(parents.get(edge.child) ?? []), edge.parent]);
+  const ordered: TableSpec[] = [];
+  const visiting = new Set<string>();
+  const visit = (table: TableSpec) => {
+    if (ordered.includes(table) || visiting.has(table.name)) return;
+    visiting.add(table.name);
+    for (const parent of parents.get(oidOf.get(table.name)!) ?? []) {
+      const spec = tables.find((t) => oidOf.get(t.name) === parent);
+      if (spec) visit(spec);
+    }
+    ordered.push(table);
+  };
+  tables.forEach(visit);
+  return ordered;
+}
+
+/** A state's reference, opened on first use and kept for every run of the state; `close` drops it. */
+export class ReferenceDatabase<Op> {
+  private opened: Promise<WriteTarget> | undefined;
+
+  constructor(
+    private readonly context: GroupContext<Op>,
+    private readonly of: WriteTarget,
+  ) {}
+
+  /** The reference, ready for a run (its rows as they were when it was opened). */
+  async target(): Promise<WriteTarget> {
+    this.opened ??= openReference(this.context, this.of);
+    const target = await this.opened;
+    await target.ready();
+    return target;
+  }
+
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    await opened?.then((target) => target.close(), () => undefined);
+  }
+}
+
+/** The reference ready for a run, or the verdict of every run when it refuses the state's rows. */
+export async function openedReference<Op>(reference: ReferenceDatabase<Op>): Promise<{ opened: WriteTarget } | { refused: HistoryVerdict }> {
+  try {
+    return { opened: await reference.target() };
+  } catch (error) {
+    if (!(error instanceof ReferenceRefusal)) throw error;
+    return { refused: { ok: false, explored: 0, order: [], inconclusive: false, mismatches: [{ where: 'the reference', expected: 'the reference to hold the rows the migrated state holds', actual: error.message, error: error.error }] } };
+  }
+}

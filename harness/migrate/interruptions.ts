@@ -1,0 +1,64 @@
+import path from 'node:path';
+import type { MigrationStepMeta } from './migration-executor.ts';
+import { oneLine } from './sql-statements.ts';
+
+/** A point where a deploy can be killed and leave a database no other point leaves. */
+export interface InterruptionPoint {
+  /** Messages of the runner's program sent (and answered) before the kill. */
+  after: number;
+  /** What the last of them was: `0031_x.sql:7 ALTER TABLE …`. */
+  last: string;
+}
+
+const OPENS = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START']);
+const ENDS = new Set(['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED', 'TRANS_STMT_PREPARE']);
+
+type Meta = Pick<MigrationStepMeta, 'role' | 'statements'>;
+
+/** Walks a deploy's messages: whether a transaction is open after each, and whether it committed work. */
+function walk(metas: readonly Meta[]): { open: boolean; committed: boolean }[] {
+  let open = false;
+  return metas.map((meta) => {
+    let committed = false;
+    if (meta.role === 'begin') open = true;
+    else if (meta.role === 'commit') {
+      committed = open;
+      open = false;
+    } else if (meta.statements.length === 0) committed = !open && meta.role !== 'savepoint' && meta.role !== 'release';
+    else {
+      for (const statement of meta.statements) {
+        const control = statement.transactionKind;
+        if (control && OPENS.has(control)) open = true;
+        else if (control && ENDS.has(control)) {
+          committed ||= open && control === 'TRANS_STMT_COMMIT';
+          open = false;
+        } else if (!open) committed = true;
+      }
+    }
+    return { open, committed };
+  });
+}
+
+/** Whether a transaction is still open after these messages (then the kill rolls it back). */
+export function openAfter(metas: readonly Meta[]): boolean {
+  return walk(metas).at(-1)?.open ?? false;
+}
+
+/**
+ * Every point where killing a deploy leaves a different database: after each message that
+ * committed work (an autocommit statement, the version row, a COMMIT), except the last (the
+ * deploy done) and the runner's own bookkeeping (creating its version table). A runner that
+ * sends each revision as one transaction has none inside a revision.
+ */
+export function interruptionPoints(metas: readonly (Meta & Pick<MigrationStepMeta, 'migration'>)[]): InterruptionPoint[] {
+  const steps = walk(metas);
+  const points: InterruptionPoint[] = [];
+  steps.forEach((step, i) => {
+    const meta = metas[i]!;
+    if (!step.committed || i === metas.length - 1 || meta.role === 'prepare') return;
+    const statement = meta.statements.at(-1);
+    const file = path.basename(meta.migration.file);
+    points.push({ after: i + 1, last: meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
+  });
+  return points;
+}
