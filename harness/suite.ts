@@ -122,6 +122,11 @@ export interface Suite<Op = unknown> {
    * that records each revision in the revision's own transaction never re-runs a recorded one).
    */
   idempotency?: 'required' | 'interrupted-deploys-only';
+  /**
+   * What a migration that succeeds must do to the rows a state holds: `unchanged` (the default)
+   * or `kept` (no row lost or added; a backfill may change them).
+   */
+  rows?: 'unchanged' | 'kept';
   /** The migration chain the suite ships (used when --migrations is not given). */
   migrationsDir: string;
   /** The revision verified by default; without it, the chain's last. */

@@ -58,11 +58,14 @@ export const EXPECTED: Record<Expectation, string> = {
   drift: 'drift (recorded as applied, catalog differs from the target)',
 };
 
+/** What a migration that succeeds must do to the rows it finds: leave every one unchanged, or keep them (as many, contents free: a backfill). */
+export type RowsRule = 'unchanged' | 'kept';
+
 /** A fact every run of a state's migration must satisfy: a problem, or nothing. */
 export interface MigrationCheck {
   name: string;
   appliesTo: readonly Expectation[];
-  problem(observation: MigrationObservation, expect: Expectation): string | undefined;
+  problem(observation: MigrationObservation, expect: Expectation, rows: RowsRule): string | undefined;
 }
 
 export const MIGRATION_CHECKS: readonly MigrationCheck[] = [
@@ -79,7 +82,10 @@ export const MIGRATION_CHECKS: readonly MigrationCheck[] = [
   {
     name: 'rows-preserved',
     appliesTo: ['converge', 'noop', 'fail-atomically', 'drift'],
-    problem: (o) => (o.dataChanges.length ? `pre-existing rows changed:\n${o.dataChanges.join('\n')}` : undefined),
+    problem: (o, _expect, rows) => {
+      const changes = rows === 'kept' ? o.dataChanges.filter((line) => !line.includes('row contents changed')) : o.dataChanges;
+      return changes.length ? `pre-existing rows ${rows === 'kept' ? 'lost or added' : 'changed'}:\n${changes.join('\n')}` : undefined;
+    },
   },
   {
     name: 'idempotent',
@@ -108,11 +114,11 @@ function atomicProblem(o: MigrationObservation): string | undefined {
 }
 
 /** The problems of one observation, by check name. */
-export function migrationProblems(observation: MigrationObservation, expect: Expectation): Map<string, string> {
+export function migrationProblems(observation: MigrationObservation, expect: Expectation, rows: RowsRule = 'unchanged'): Map<string, string> {
   const problems = new Map<string, string>();
   for (const check of MIGRATION_CHECKS) {
     if (!check.appliesTo.includes(expect)) continue;
-    const problem = check.problem(observation, expect);
+    const problem = check.problem(observation, expect, rows);
     if (problem !== undefined) problems.set(check.name, problem);
   }
   return problems;

@@ -84,7 +84,7 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
       if ('error' in searched) notes.push(`the chain does not apply up to ${previous}: ${searched.error}`);
       else rows = searched.value;
       const applied = new Set(chain.upTo(previous).map((m) => m.revision));
-      interruptions = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps.map((s) => s.meta!));
+      interruptions = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps);
     }
     const states = derivedStates({ hasPrevious: rows !== undefined, found, rows: rows ?? { valid: [], violators: new Map(), how: '' }, around, interruptions, drift });
     const written: WrittenTable[] = involved.map((fact) => ({ fact, values: values.get(fact.name)! }));
@@ -115,6 +115,7 @@ function suiteOf(options: DeriveOptions, to: string, facts: readonly TableFact[]
     name: name ?? 'auto',
     oracle: 'state-differential',
     idempotency: 'interrupted-deploys-only',
+    rows: 'kept',
     migrationsDir: options.migrationsDir,
     target: to,
     states,

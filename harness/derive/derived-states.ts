@@ -77,7 +77,7 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
   for (const drift of inputs.drift) states.push({ name: drift.name, story: drift.story, expect: 'converge', steps: [...withValid, runSql(drift.story, drift.sql)] });
   for (const point of inputs.interruptions) {
     states.push({
-      name: `interrupted-${point.after}`,
+      name: `killed-after-${slug(point.step)}`,
       story: `The deploy killed (or stopped by a lock_timeout on the next statement, then retried) after ${point.last}.`,
       expect: 'converge',
       steps: [...withValid, interruptedDeploy(target(), point.after, `deploy killed after ${point.last}`)],

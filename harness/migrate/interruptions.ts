@@ -8,6 +8,8 @@ export interface InterruptionPoint {
   after: number;
   /** What the last of them was: `0031_x.sql:7 ALTER TABLE …`. */
   last: string;
+  /** The last message's name in the program (`0031-2`, `0031-record`). */
+  step: string;
 }
 
 const OPENS = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START']);
@@ -50,15 +52,15 @@ export function openAfter(metas: readonly Meta[]): boolean {
  * deploy done) and the runner's own bookkeeping (creating its version table). A runner that
  * sends each revision as one transaction has none inside a revision.
  */
-export function interruptionPoints(metas: readonly (Meta & Pick<MigrationStepMeta, 'migration'>)[]): InterruptionPoint[] {
-  const steps = walk(metas);
+export function interruptionPoints(steps: readonly { name: string; meta?: Meta & Pick<MigrationStepMeta, 'migration'> }[]): InterruptionPoint[] {
+  const metas = steps.map((step) => step.meta!);
   const points: InterruptionPoint[] = [];
-  steps.forEach((step, i) => {
+  walk(metas).forEach((step, i) => {
     const meta = metas[i]!;
     if (!step.committed || i === metas.length - 1 || meta.role === 'prepare') return;
     const statement = meta.statements.at(-1);
     const file = path.basename(meta.migration.file);
-    points.push({ after: i + 1, last: meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
+    points.push({ after: i + 1, step: steps[i]!.name, last: meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
   });
   return points;
 }
