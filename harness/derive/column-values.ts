@@ -8,7 +8,7 @@ import type { ColumnFact, TableFact } from './schema-facts.ts';
 /** Per column of a table, the values (SQL expressions of its type) a derived row draws from. */
 export type ColumnValues = Map<string, string[]>;
 
-/** How many distinct keys a table's rows draw from: the states hold at most KEPT_KEYS, the writes use all of them (so some meet a state's row and some do not). */
+/** How many distinct keys a table's rows draw from: the states hold keys 1…KEPT_KEYS, the writes use all of them (so some meet a state's row and some do not). */
 export const KEYS = 10;
 export const KEPT_KEYS = 6;
 
@@ -29,6 +29,11 @@ function typeValues(column: ColumnFact): string[] {
   if (/^jsonb?$/.test(type)) return ['{}', '{"a": 1}'].map((v) => literal(v, type));
   if (column.category === 'S') return ['a', 'b', ''].map((v) => literal(v, type));
   return [];
+}
+
+/** The keys 1…KEYS, those beyond KEPT_KEYS (which no state holds) first. */
+export function keyOrder(): number[] {
+  return [...Array.from({ length: KEYS - KEPT_KEYS }, (_, i) => KEPT_KEYS + 1 + i), ...Array.from({ length: KEPT_KEYS }, (_, i) => i + 1)];
 }
 
 /** The i-th key of a type (1-based): `1`, `'k1'`, a UUID ending in i. */
@@ -56,18 +61,28 @@ export async function columnValues(client: pg.ClientBase, table: TableFact, chec
   const values: ColumnValues = new Map();
   const add = (column: string, more: readonly string[]) => values.set(column, [...new Set([...(values.get(column) ?? []), ...more])]);
   for (const column of table.columns) if (!column.generated) add(column.name, typeValues(column));
+  const decided = new Set<string>();
   const facts = new Map<string, ColumnFacts>(table.columns.map((c) => [c.name, { type: c.type, notNull: c.notNull }]));
   for (const check of checks) {
     const predicate = predicateOf(check);
     if (!predicate) continue;
     const fragment = analyseFragment([predicate]);
     const domains = fragment.inside ? await valueDomains(client, fragment.columns, facts) : undefined;
-    if (domains && 'values' in domains) for (const [column, made] of domains.values) add(column, made.filter((v) => !v.startsWith('NULL')));
+    // a column a CHECK speaks about draws from the values that decide it, not from its type's
+    if (domains && 'values' in domains && fragment.inside) {
+      for (const [column, made] of domains.values) {
+        // a column only tested for NULL keeps its type's values (NULL joins them below)
+        if (fragment.columns.get(column)?.nullTestsOnly) continue;
+        values.set(column, [...new Set([...(decided.has(column) ? values.get(column)! : []), ...made.filter((v) => !v.startsWith('NULL'))])]);
+        decided.add(column);
+      }
+    }
     else for (const [column, made] of constantsOf(check, table)) add(column, made);
   }
   for (const name of table.key) {
     const column = table.columns.find((c) => c.name === name)!;
-    const keys = Array.from({ length: KEYS }, (_, i) => keyValue(column.type, i + 1)).filter((v): v is string => v !== undefined);
+    // keys no state holds come first: a write shrinks toward a new row, not a duplicate
+    const keys = keyOrder().map((i) => keyValue(column.type, i)).filter((v): v is string => v !== undefined);
     if (keys.length) values.set(name, keys);
   }
   for (const fk of table.foreignKeys) {

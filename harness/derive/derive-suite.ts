@@ -79,14 +79,14 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
         around = notValidAround(prevInvolved);
         const prevValues = new Map<string, ColumnValues>();
         for (const table of prevInvolved) prevValues.set(table.name, withDeclared(await columnValues(client, table, checksOf(table, prevFacts), prevFacts), table, options.values));
-        return searchRows({ client, migrator, to, tables: prevInvolved, values: prevValues, target: targetFacts, random: seededRandom(options.seed), around });
+        return searchRows({ client, migrator, to, tables: prevInvolved, values: prevValues, target: targetFacts, random: seededRandom(options.seed), around, drift });
       });
       if ('error' in searched) notes.push(`the chain does not apply up to ${previous}: ${searched.error}`);
       else rows = searched.value;
       const applied = new Set(chain.upTo(previous).map((m) => m.revision));
       interruptions = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps);
     }
-    const states = derivedStates({ hasPrevious: rows !== undefined, found, rows: rows ?? { valid: [], violators: new Map(), how: '' }, around, interruptions, drift });
+    const states = derivedStates({ hasPrevious: rows !== undefined, found, rows: rows ?? { valid: [], violators: new Map(), underDrift: new Map(), how: '' }, around, interruptions, drift });
     const written: WrittenTable[] = involved.map((fact) => ({ fact, values: values.get(fact.name)! }));
     return { suite: suiteOf(options, to, targetFacts, written, states, options.name), found, tables: involved.map((t) => t.name), values, interruptions, rows, notes };
   } finally {

@@ -21,6 +21,8 @@ export interface WrittenTable {
   values: ColumnValues;
 }
 
+const labelOf = (table: string) => table.replace(/[^A-Za-z0-9_]+/g, '_');
+
 const whereKey = (table: TableFact, alias: string) => (table.key.length === 1 ? `(${alias}.${pg.escapeIdentifier(table.key[0]!)})::text` : `ROW(${table.key.map((k) => `${alias}.${pg.escapeIdentifier(k)}`).join(', ')})::text`);
 
 /** An operation with the run's rows: what it sends. The state differential judges it, so there is no prediction. */
@@ -29,18 +31,18 @@ export function bindDerived(op: DerivedOp, run: RunContext, tables: readonly Wri
   if (op.kind === 'insert') {
     const list = op.columns.map((c) => pg.escapeIdentifier(c)).join(', ');
     return {
-      label: `insert ${table.name}(${op.columns.map((c, i) => `${c}=${shortValue(op.values[i]!)}`).join(', ')})`,
+      label: `insert_${labelOf(table.name)}(${op.columns.map((c, i) => `${c}=${shortValue(op.values[i]!)}`).join(', ')})`,
       statement: { sql: `INSERT INTO ${table.name} AS x (${list}) OVERRIDING SYSTEM VALUE VALUES (${op.values.join(', ')})`, parameters: [] },
     };
   }
   const { where, name } = rowOf(op, run, tables, table);
   if (op.kind === 'update') {
     return {
-      label: `update ${table.name}[${name}] set ${op.columns.map((c, i) => `${c}=${shortValue(op.values[i]!)}`).join(', ')}`,
+      label: `update_${labelOf(table.name)}(${name}: ${op.columns.map((c, i) => `${c}=${shortValue(op.values[i]!)}`).join(', ')})`,
       statement: { sql: `UPDATE ${table.name} AS x SET ${op.columns.map((c, i) => `${pg.escapeIdentifier(c)} = ${op.values[i]}`).join(', ')} WHERE ${where}`, parameters: [] },
     };
   }
-  return { label: `delete ${table.name}[${name}]`, statement: { sql: `DELETE FROM ${table.name} AS x WHERE ${where}`, parameters: [] } };
+  return { label: `delete_${labelOf(table.name)}(${name})`, statement: { sql: `DELETE FROM ${table.name} AS x WHERE ${where}`, parameters: [] } };
 }
 
 /** The row an update or delete is about: one of the state's rows, or the row (if any) holding one of the table's keys. */

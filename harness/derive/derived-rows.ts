@@ -17,6 +17,8 @@ export interface RowInsert {
 export interface RowSearch {
   valid: RowInsert[];
   violators: Map<string, RowInsert[]>;
+  /** Per declared drift, the valid rows that the hand-applied SQL accepts (it was applied over them). */
+  underDrift: Map<string, RowInsert[]>;
   /** How the rows were judged (for the derived suite's description). */
   how: string;
 }
@@ -34,13 +36,13 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** A candidate row of a table, its values drawn from the columns' values; undefined when a required column has none. */
-export function candidateRow(table: TableFact, values: ReadonlyMap<string, string[]>, random: () => number, keysUpTo = Infinity): RowInsert | undefined {
+export function candidateRow(table: TableFact, values: ReadonlyMap<string, string[]>, random: () => number, keptKeysOnly = false): RowInsert | undefined {
   const names: string[] = [];
   const chosen: string[] = [];
   for (const column of table.columns) {
     if (column.generated) continue;
     let list = values.get(column.name) ?? [];
-    if (table.key.includes(column.name)) list = list.slice(0, keysUpTo);
+    if (keptKeysOnly && table.key.includes(column.name)) list = list.slice(-KEPT_KEYS);
     if (list.length === 0) {
       if (column.hasDefault || !column.notNull) continue;
       return undefined;
@@ -96,17 +98,20 @@ export async function searchRows(options: {
   random: () => number;
   /** Run before the rows are written (constraints the rows predate, dropped) and after (put back NOT VALID). */
   around: { before: readonly string[]; after: readonly string[] };
+  /** Hand-applied SQL the user declares, by state name. */
+  drift?: readonly { name: string; sql: string }[];
   candidates?: number;
   perConstraint?: number;
 }): Promise<RowSearch> {
   const { client, migrator, to, random } = options;
-  const candidates = options.candidates ?? 30;
+  const candidates = options.candidates ?? 60;
   const perConstraint = options.perConstraint ?? 3;
   const nest = migrator.canNestTo(to);
   const valid: RowInsert[] = [];
   const violators = new Map<string, RowInsert[]>();
   // a violator's key is kept from the valid rows found after it, so that the two sets go together
   const reserved = new Set<string>();
+  const underDrift = new Map<string, RowInsert[]>();
   await client.query('BEGIN');
   try {
     for (const sql of options.around.before) await client.query(sql);
@@ -114,7 +119,7 @@ export async function searchRows(options: {
       const values = options.values.get(table.name);
       if (!values) continue;
       for (let i = 0; i < candidates; i++) {
-        const row = candidateRow(table, values, random, KEPT_KEYS);
+        const row = candidateRow(table, values, random, true);
         if (!row) break;
         if (reserved.has(`${row.table}/${row.key}`)) continue;
         await client.query('SAVEPOINT ch_row');
@@ -146,11 +151,37 @@ export async function searchRows(options: {
         }
       }
     }
+    for (const drift of options.drift ?? []) underDrift.set(drift.name, await acceptedUnder(client, drift.sql, options.tables, valid));
   } finally {
     await client.query('ROLLBACK');
   }
   const how = nest
     ? 'each row tried with the pending migration over the rows kept before it (rolled back)'
     : `rows the schema before the target accepts (the ${migrator.runner} plan cannot run inside a transaction, so rows were not tried with the migration, and no violating rows were found)`;
-  return { valid, violators, how };
+  return { valid, violators, underDrift, how };
+}
+
+/** The rows, in order, that a database with `sql` applied first still accepts (tried inside the caller's transaction, then undone). */
+async function acceptedUnder(client: pg.ClientBase, sql: string, tables: readonly TableFact[], rows: readonly RowInsert[]): Promise<RowInsert[]> {
+  await client.query('SAVEPOINT ch_drift');
+  try {
+    if (tables.length) await client.query(`TRUNCATE ${tables.map((t) => t.name).join(', ')} CASCADE`);
+    await client.query(sql);
+    const kept: RowInsert[] = [];
+    for (const row of rows) {
+      await client.query('SAVEPOINT ch_drift_row');
+      try {
+        await client.query(row.sql);
+        await client.query('RELEASE SAVEPOINT ch_drift_row');
+        kept.push(row);
+      } catch {
+        await client.query('ROLLBACK TO SAVEPOINT ch_drift_row');
+      }
+    }
+    return kept;
+  } catch {
+    return [];
+  } finally {
+    await client.query('ROLLBACK TO SAVEPOINT ch_drift');
+  }
 }

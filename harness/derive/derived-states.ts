@@ -45,7 +45,7 @@ const asRows = (label: string, rows: readonly RowInsert[], violating?: number): 
  */
 export function derivedStates(inputs: StateInputs): StartingState[] {
   const fresh: StartingState = { name: 'fresh', story: 'A brand-new database: the whole chain runs from nothing.', expect: 'converge', steps: [] };
-  if (!inputs.hasPrevious) return [fresh, { name: 'already-migrated', story: 'The chain already ran and is recorded.', expect: 'noop', steps: [migratedTo(target())] }];
+  if (!inputs.hasPrevious) return [fresh, { name: 'already-migrated', story: 'The chain already ran and is recorded.', expect: 'noop', steps: [migratedTo(target())] }, ...inputs.drift.map((drift): StartingState => ({ name: drift.name, story: drift.story, expect: 'converge', steps: [runSql(drift.story, drift.sql)] }))];
   const { valid, violators } = inputs.rows;
   const before = [migratedTo(beforeTarget()), ...inputs.around.before.map((sql) => runSql('a constraint the rows predate, dropped while they are written', sql))];
   const after = inputs.around.after.map((sql) => runSql('the constraint put back NOT VALID, as it was', sql));
@@ -74,7 +74,10 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
     if (!sql) continue;
     states.push({ name: `hand-applied-${slug(found.fact.name)}`, story: `${found.fact.name} hand-applied before the target ran (${sql.notValid ? 'NOT VALID' : 'as the target defines it'}).`, expect: 'converge', steps: [...withValid, runSql(`${found.fact.name} hand-applied`, sql.text)] });
   }
-  for (const drift of inputs.drift) states.push({ name: drift.name, story: drift.story, expect: 'converge', steps: [...withValid, runSql(drift.story, drift.sql)] });
+  for (const drift of inputs.drift) {
+    const rows = inputs.rows.underDrift.get(drift.name) ?? [];
+    states.push({ name: drift.name, story: `${drift.story}, over ${rows.length} row(s) the target and it accept.`, expect: 'converge', steps: [...before, asRows(`${rows.length} row(s) the target and the hand-applied SQL accept`, rows), ...after, runSql(drift.story, drift.sql)] });
+  }
   for (const point of inputs.interruptions) {
     states.push({
       name: `killed-after-${slug(point.step)}`,

@@ -74,15 +74,18 @@ function describeWrites(run: WritesExecution, problem: { expected: string; actua
   const mismatch = run.verdict.mismatches[0]!;
   const atStep = mismatch.where !== 'final table' && mismatch.where !== 'the checker' && mismatch.where !== 'the reference';
   const explained = run.verdict.order.length;
+  // a statement that behaved otherwise ends the story: what the run sent after it is not needed to show it
+  const shown = atStep ? run.events.slice(0, explained + 1) : run.events;
+  const cut = run.events.length - shown.length;
   return {
-    steps: run.events.map((event) => event.step.meta!.kind === 'writer' ? event.step.meta!.label : event.step.name),
+    steps: shown.map((event) => event.step.meta!.kind === 'writer' ? event.step.meta!.label : event.step.name),
     expected: atStep ? mismatch.expected : mismatch.where === 'final table' ? (reference(judged) ? 'the final table to equal the reference\'s' : 'the final table to equal the model, with no row the domain forbids') : mismatch.expected,
     actual: problem.actual,
-    sql: run.events.map((event, index) => {
+    sql: shown.map((event, index) => {
       const note = index < explained ? `${judged}: ${formatActual(event.outcome)}` : index === explained && atStep ? `expected ${mismatch.expected}, actual ${formatActual(event.outcome)}` : `actual ${formatActual(event.outcome)}`;
       return `${stepSql(event.step)}  -- ${note}`;
     }),
-    details: problem.details,
+    details: [...(problem.details ?? []), ...(cut > 0 ? [`the run's ${cut} later statement(s) are left out: the last one above already behaved otherwise`] : [])],
   };
 }
 
