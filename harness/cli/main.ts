@@ -101,10 +101,13 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
   program
     .command('states')
     .description('list the starting states with their stories')
-    .option('--suite <name>', 'suite folder under properties/')
-    .action(async (flags: { suite?: string }) => {
-      const { loadSuite } = await import('./load-suite.ts');
-      const suite = await loadSuite(flags.suite);
+    .option('--suite <suite>', 'auto, a suite or declaration file or folder, or a folder name under properties/')
+    .option('--migrations <dir>', 'the chain (for --suite auto)')
+    .option('--to <revision>', 'the revision under test')
+    .option('--seed <n>', 'the seed that picks derived rows', Number)
+    .action(async (flags: { suite?: string; migrations?: string; to?: string; seed?: number }) => {
+      const { resolveSuite } = await import('./derived-suite.ts');
+      const { suite } = await resolveSuite(flags);
       const width = Math.max(...suite.states.map((state) => state.name.length));
       for (const state of suite.states) process.stdout.write(`${state.name.padEnd(width)}  ${state.expect.padEnd(15)}  ${state.story}\n`);
     });

@@ -6,12 +6,14 @@ import { redactPasswords } from '../postgres/index.ts';
 import { formatRehearsalConsole, formatRehearsalMarkdown } from '../report/rehearsal-report.ts';
 import { runConfig, type RunConfig } from '../run/run-config.ts';
 import { openWorkbench } from '../run/workbench.ts';
-import { loadSuite } from './load-suite.ts';
+import { resolveSuite } from './derived-suite.ts';
 import { configFromFlags, log, rehearsalConfig, type RehearsalFlags, type VerifyFlags } from './verify-command.ts';
 
 /** `rehearse`: the summary (or JSON) on stdout, logs on stderr, report.md and report.json with --report; exit 0, 1 or 2. */
-export async function runRehearse(flags: RehearsalFlags & Omit<VerifyFlags, 'runs' | 'workers'>): Promise<number> {
-  const suite = await loadSuite(flags.suite);
+export async function runRehearse(given: RehearsalFlags & Omit<VerifyFlags, 'runs' | 'workers'>): Promise<number> {
+  const resolved = await resolveSuite(given);
+  const { suite } = resolved;
+  const flags = resolved.flags;
   const base = configFromFlags({ ...flags, runs: 1, workers: 1 }, suite);
   const config: RunConfig = runConfig({ ...base, rehearsal: rehearsalConfig(flags, 100_000) });
   // a state that cannot be rehearsed is said before any server starts

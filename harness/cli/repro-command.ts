@@ -3,7 +3,7 @@ import { SetupError } from '../errors.ts';
 import { chooseProvider, ScratchDatabases } from '../postgres/index.ts';
 import { reproduce } from '../repro/repro.ts';
 import { parseIsolationSpec, replayIsolationSpec } from '../sessions/index.ts';
-import { loadSuite } from './load-suite.ts';
+import { resolveSuite } from './derived-suite.ts';
 import { configFromFlags, log, type VerifyFlags } from './verify-command.ts';
 
 /** The flags of `repro`: a failure as it printed it. */
@@ -17,8 +17,10 @@ export interface ReproFlags extends Omit<VerifyFlags, 'runs' | 'workers' | 'grou
 }
 
 /** `repro`: the failing run rebuilt and written as a script (stdout, or --out). */
-export async function runRepro(flags: ReproFlags): Promise<void> {
-  const suite = await loadSuite(flags.suite);
+export async function runRepro(given: ReproFlags): Promise<void> {
+  const resolved = await resolveSuite(given);
+  const { suite } = resolved;
+  const flags = resolved.flags;
   const property = flags.property ?? (flags.group === 'concurrency' ? suite.concurrency?.name : flags.group === 'writes' ? suite.writes?.name : undefined);
   if (!property) throw new SetupError('repro needs --property (the property name the failure printed)');
   const config = configFromFlags({ ...flags, group: undefined, runs: 1, workers: 1 }, suite);

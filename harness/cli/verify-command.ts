@@ -11,9 +11,8 @@ import { interruptedBy, registerCleanup } from '../shutdown.ts';
 import type { Suite } from '../suite.ts';
 import { verify } from '../verify/verify.ts';
 import { exitCodeOf, type VerifyReport } from '../verify/verify-report.ts';
-import { loadSuiteSource, type SuiteSource } from './load-suite.ts';
-import { deriveSuite } from '../derive/derive-suite.ts';
-import { describeDerivation, withDeclaredStates } from '../derive/describe-derivation.ts';
+import { loadSuiteSource } from './load-suite.ts';
+import { derivedSuite } from './derived-suite.ts';
 import { chooseProvider, type PostgresServer } from '../postgres/index.ts';
 
 export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
@@ -95,37 +94,13 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
   const source = await loadSuiteSource(flags.suite);
   if (source.kind === 'suite') return verifySuite(source.suite, flags);
   // a derived suite needs a server to look at the chain: the run then uses the same one
-  const seeded = { ...flags, seed: flags.seed ?? Math.floor(Math.random() * 2 ** 31) };
-  const provider = chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion, image: flags.image });
-  const server = await provider.start();
+  const server = await chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion, image: flags.image }).start();
   try {
-    const { suite, flags: derivedFlags } = await derivedSuite(source, seeded, server);
+    const { suite, flags: derivedFlags } = await derivedSuite(source, flags, server);
     return await verifySuite(suite, derivedFlags, server);
   } finally {
     await server.stop();
   }
-}
-
-/** Derives the suite of `--suite auto` or of a declaration, and says what it found. */
-async function derivedSuite(source: Exclude<SuiteSource, { kind: 'suite' }>, flags: VerifyFlags & { seed: number }, server: PostgresServer): Promise<{ suite: Suite<unknown>; flags: VerifyFlags }> {
-  const declaration = source.kind === 'declaration' ? source.declaration : undefined;
-  const migrations = flags.migrations ?? (declaration && source.kind === 'declaration' ? path.resolve(path.dirname(source.file), declaration.migrations) : undefined);
-  if (!migrations) throw new SetupError('--suite auto needs --migrations DIR (the chain to derive the suite from)');
-  const started = performance.now();
-  const derivation = await deriveSuite({
-    migrationsDir: path.resolve(migrations),
-    to: flags.to ?? declaration?.target,
-    runner: flags.runner ?? declaration?.runner,
-    seed: flags.seed,
-    server,
-    drift: (declaration?.drift ?? []).map((d, i) => ({ name: d.name ?? `drift-${i + 1}`, story: d.story ?? `hand-applied: ${d.sql}`, sql: d.sql })),
-    values: declaration?.values,
-    name: declaration ? (declaration.name ?? path.basename(path.dirname(source.kind === 'declaration' ? source.file : '.'))) : 'auto',
-  });
-  for (const line of describeDerivation(derivation, Math.round(performance.now() - started))) log(line);
-  const suite = withDeclaredStates(derivation.suite, declaration);
-  const groups = flags.group ?? (declaration?.groups ? [...declaration.groups] : undefined);
-  return { suite: suite as Suite<unknown>, flags: { ...flags, ...(groups ? { group: groups } : {}), ...(flags.migrations ? {} : { migrations }) } };
 }
 
 async function verifySuite(suite: Suite<unknown>, flags: VerifyFlags, server?: PostgresServer): Promise<number> {

@@ -9,8 +9,8 @@ import type { ColumnFact, TableFact } from './schema-facts.ts';
 export type ColumnValues = Map<string, string[]>;
 
 /** How many distinct keys a table's rows draw from: the states hold keys 1…KEPT_KEYS, the writes use all of them (so some meet a state's row and some do not). */
-export const KEYS = 10;
-export const KEPT_KEYS = 6;
+export const KEYS = 14;
+export const KEPT_KEYS = 10;
 
 const literal = (text: string, type: string) => `${pg.escapeLiteral(text)}::${type}`;
 

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import type pg from 'pg';
 import { Chain, defaultRunner, Migrator, planProgram, type RunnerName } from '../migrate/index.ts';
 import { interruptionPoints, type InterruptionPoint } from '../migrate/interruptions.ts';
 import { ScratchDatabases, withClient, type PostgresServer } from '../postgres/index.ts';
@@ -55,13 +54,17 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
   const databases = new ScratchDatabases(options.server);
   const notes: string[] = [];
   try {
-    const target = await atRevision(databases, migrator, to, "derive_target", async (client) => ({ facts: await readSchemaFacts(client) }));
+    const target = await migrated(databases, migrator, to, 'derive_target');
     if ('error' in target) {
       notes.push(`the chain does not apply to an empty database (${target.error}): only the fresh state is derived`);
       return { suite: suiteOf(options, to, [], [], [{ name: 'fresh', story: 'A brand-new database.', expect: 'converge', steps: [] }], undefined), found: [], tables: [], values: new Map(), interruptions: [], rows: undefined, notes };
     }
-    const targetFacts = target.value.facts;
-    const found = foundConstraints(chain.get(to).statements, targetFacts);
+    const before = previous ? await migrated(databases, migrator, previous, 'derive_previous') : undefined;
+    if (before && 'error' in before) notes.push(`the chain does not apply up to ${previous}: ${before.error}`);
+    const previousDb = before && 'database' in before ? before.database : undefined;
+    const targetFacts = await withClient(databases.server.connectionConfig(target.database), readSchemaFacts);
+    const prevFacts = previousDb ? await withClient(databases.server.connectionConfig(previousDb), readSchemaFacts) : undefined;
+    const found = foundConstraints(chain.get(to).statements, targetFacts, prevFacts);
     const involved = involvedTables(found, drift, chain.get(to).statements.map((s) => s.sql), targetFacts);
     const extraChecks = (table: TableFact) => drift.flatMap((d) => (mentions(d.sql, table.name) ? checkOf(d.sql) : []));
     const checksOf = (table: TableFact, at: readonly TableFact[]) => [...(at.find((t) => t.name === table.name) ?? table).constraints.filter((c) => c.kind === 'check').map((c) => c.definition), ...(targetFacts.find((t) => t.name === table.name)?.constraints.filter((c) => c.kind === 'check').map((c) => c.definition) ?? []), ...extraChecks(table)];
@@ -72,17 +75,14 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
     let rows: RowSearch | undefined;
     let interruptions: InterruptionPoint[] = [];
     let around = { before: [] as string[], after: [] as string[] };
-    if (previous) {
-      const searched = await atRevision(databases, migrator, previous, 'derive_previous', async (client) => {
-        const prevFacts = await readSchemaFacts(client);
+    if (previousDb && prevFacts && previous) {
+      rows = await withClient(databases.server.connectionConfig(previousDb), (client) => withClient(databases.server.connectionConfig(target.database), async (targetClient) => {
         const prevInvolved = parentsFirst(prevFacts.filter((t) => involved.some((i) => i.name === t.name)));
         around = notValidAround(prevInvolved);
         const prevValues = new Map<string, ColumnValues>();
         for (const table of prevInvolved) prevValues.set(table.name, withDeclared(await columnValues(client, table, checksOf(table, prevFacts), prevFacts), table, options.values));
-        return searchRows({ client, migrator, to, tables: prevInvolved, values: prevValues, target: targetFacts, random: seededRandom(options.seed), around, drift });
-      });
-      if ('error' in searched) notes.push(`the chain does not apply up to ${previous}: ${searched.error}`);
-      else rows = searched.value;
+        return searchRows({ client, targetClient, migrator, to, tables: prevInvolved, values: prevValues, target: targetFacts, random: seededRandom(options.seed), around, drift });
+      }));
       const applied = new Set(chain.upTo(previous).map((m) => m.revision));
       interruptions = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps);
     }
@@ -94,13 +94,12 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
   }
 }
 
-/** Runs `work` on a scratch database migrated up to `revision`, or says why the chain does not get there. */
-async function atRevision<T>(databases: ScratchDatabases, migrator: Migrator, revision: string, label: string, work: (client: pg.ClientBase) => Promise<T>): Promise<{ value: T; database: string } | { error: string }> {
+/** A scratch database migrated up to `revision`, or why the chain does not get there. */
+async function migrated(databases: ScratchDatabases, migrator: Migrator, revision: string, label: string): Promise<{ database: string } | { error: string }> {
   const database = await databases.create(label);
   return withClient(databases.server.connectionConfig(database), async (client) => {
     const run = await migrator.migrateTo(client, revision);
-    if (run.error) return { error: run.error.message.split('\n')[0]! };
-    return { value: await work(client), database };
+    return run.error ? { error: run.error.message.split('\n')[0]! } : { database };
   });
 }
 

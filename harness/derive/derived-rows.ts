@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { outcomeOfError, type ServerError } from '../sessions/index.ts';
 import type { Migrator } from '../migrate/index.ts';
 import { KEPT_KEYS, type ColumnValues } from './column-values.ts';
 import type { ConstraintFact, TableFact } from './schema-facts.ts';
@@ -6,6 +7,9 @@ import type { ConstraintFact, TableFact } from './schema-facts.ts';
 /** One row a derived state inserts. */
 export interface RowInsert {
   table: string;
+  /** Its columns and their values (SQL), as inserted. */
+  names: readonly string[];
+  values: readonly string[];
   /** The values of its key columns (SQL), joined: two rows with the same cannot both be kept. */
   key: string;
   sql: string;
@@ -35,27 +39,53 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** A candidate row of a table, its values drawn from the columns' values; undefined when a required column has none. */
-export function candidateRow(table: TableFact, values: ReadonlyMap<string, string[]>, random: () => number, keptKeysOnly = false): RowInsert | undefined {
-  const names: string[] = [];
-  const chosen: string[] = [];
+/** The values of a candidate row by column (key columns left out: they are given when the row is tried); undefined when a required column has none. */
+export function candidateValues(table: TableFact, values: ReadonlyMap<string, string[]>, random: () => number, fixed?: { column: string; value: string }): Map<string, string> | undefined {
+  const chosen = new Map<string, string>();
   for (const column of table.columns) {
-    if (column.generated) continue;
-    let list = values.get(column.name) ?? [];
-    if (keptKeysOnly && table.key.includes(column.name)) list = list.slice(-KEPT_KEYS);
+    if (column.generated || table.key.includes(column.name)) continue;
+    const list = values.get(column.name) ?? [];
     if (list.length === 0) {
       if (column.hasDefault || !column.notNull) continue;
       return undefined;
     }
-    names.push(column.name);
-    chosen.push(list[Math.floor(random() * list.length)]!);
+    chosen.set(column.name, fixed?.column === column.name ? fixed.value : list[Math.floor(random() * list.length)]!);
   }
-  return insertOf(table, names, chosen);
+  return chosen;
+}
+
+/**
+ * The candidates of a table, in the order they are tried: first one per value of each column
+ * (so that every value a constraint speaks about, NULL included, is offered to the states),
+ * then random ones, up to `count`.
+ */
+export function candidates(table: TableFact, values: ReadonlyMap<string, string[]>, random: () => number, count: number): Map<string, string>[] {
+  const list: Map<string, string>[] = [];
+  for (const column of table.columns) {
+    if (column.generated || table.key.includes(column.name)) continue;
+    for (const value of values.get(column.name) ?? []) {
+      const row = candidateValues(table, values, random, { column: column.name, value });
+      if (row) list.push(row);
+    }
+  }
+  // a seeded shuffle, so that no column's values always come first
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
+  while (list.length < count) {
+    const row = candidateValues(table, values, random);
+    if (!row) break;
+    list.push(row);
+  }
+  return list.slice(0, Math.max(count, 0));
 }
 
 export function insertOf(table: TableFact, names: readonly string[], chosen: readonly string[]): RowInsert {
   return {
     table: table.name,
+    names: [...names],
+    values: [...chosen],
     key: table.key.map((k) => chosen[names.indexOf(k)] ?? 'DEFAULT').join(','),
     sql: `INSERT INTO ${table.name} (${names.map((n) => pg.escapeIdentifier(n)).join(', ')}) OVERRIDING SYSTEM VALUE VALUES (${chosen.join(', ')})`,
     summary: `${table.name} (${names.map((n, i) => `${n}=${shortValue(chosen[i]!)}`).join(', ')})`,
@@ -100,28 +130,38 @@ export async function searchRows(options: {
   around: { before: readonly string[]; after: readonly string[] };
   /** Hand-applied SQL the user declares, by state name. */
   drift?: readonly { name: string; sql: string }[];
+  /**
+   * A database at the target, for a plan that cannot run inside a transaction (a COMMIT of its
+   * own, CREATE INDEX CONCURRENTLY): each row is then judged by writing it there instead.
+   */
+  targetClient?: pg.ClientBase;
   candidates?: number;
   perConstraint?: number;
 }): Promise<RowSearch> {
   const { client, migrator, to, random } = options;
-  const candidates = options.candidates ?? 60;
+  const candidatesPerTable = options.candidates ?? 60;
   const perConstraint = options.perConstraint ?? 3;
   const nest = migrator.canNestTo(to);
   const valid: RowInsert[] = [];
   const violators = new Map<string, RowInsert[]>();
-  // a violator's key is kept from the valid rows found after it, so that the two sets go together
-  const reserved = new Set<string>();
   const underDrift = new Map<string, RowInsert[]>();
+  const onTarget = nest ? undefined : options.targetClient;
   await client.query('BEGIN');
+  await onTarget?.query('BEGIN');
   try {
     for (const sql of options.around.before) await client.query(sql);
     for (const table of options.tables) {
       const values = options.values.get(table.name);
       if (!values) continue;
-      for (let i = 0; i < candidates; i++) {
-        const row = candidateRow(table, values, random, true);
-        if (!row) break;
-        if (reserved.has(`${row.table}/${row.key}`)) continue;
+      // the keys the states may hold, each given to one row (a violator's is kept from the valid rows)
+      const keys = table.key.map((k) => (values.get(k) ?? []).slice(-KEPT_KEYS));
+      let nextKey = 0;
+      const takeKey = () => (keys.length === 0 || keys.some((list) => list.length === 0) ? undefined : nextKey < keys[0]!.length ? keys.map((list) => list[nextKey % list.length]!) : undefined);
+      for (const chosen of candidates(table, values, random, candidatesPerTable)) {
+        const key = takeKey();
+        if (table.key.length > 0 && !key) break;
+        const names = [...table.key, ...chosen.keys()];
+        const row = insertOf(table, names, [...(key ?? []), ...chosen.values()]);
         await client.query('SAVEPOINT ch_row');
         try {
           await client.query(row.sql);
@@ -129,36 +169,59 @@ export async function searchRows(options: {
           await client.query('ROLLBACK TO SAVEPOINT ch_row');
           continue;
         }
-        if (!nest) {
+        const error = nest ? await migrationError(client, migrator, to, options.around.after) : onTarget ? await targetError(onTarget, row, table, options.target) : undefined;
+        if (!error) {
           valid.push(row);
-          continue;
-        }
-        await client.query('SAVEPOINT ch_migrate');
-        for (const sql of options.around.after) await client.query(sql);
-        const run = await migrator.migrateTo(client, to, 'nested');
-        await client.query('ROLLBACK TO SAVEPOINT ch_migrate');
-        if (!run.error) {
-          valid.push(row);
+          nextKey++;
           continue;
         }
         await client.query('ROLLBACK TO SAVEPOINT ch_row');
-        const constraint = namedConstraint(run.error.outcome, options.target);
+        const constraint = namedConstraint(error, options.target);
         if (!constraint) continue;
         const list = violators.get(constraint.name) ?? [];
-        if (list.length < perConstraint && !list.some((r) => r.key === row.key)) {
+        if (list.length < perConstraint && !list.some((r) => r.summary.replace(/^[^(]*\([^,)]*/, '') === row.summary.replace(/^[^(]*\([^,)]*/, ''))) {
           violators.set(constraint.name, [...list, row]);
-          reserved.add(`${row.table}/${row.key}`);
+          nextKey++;
         }
       }
     }
     for (const drift of options.drift ?? []) underDrift.set(drift.name, await acceptedUnder(client, drift.sql, options.tables, valid));
   } finally {
     await client.query('ROLLBACK');
+    await onTarget?.query('ROLLBACK');
   }
   const how = nest
     ? 'each row tried with the pending migration over the rows kept before it (rolled back)'
-    : `rows the schema before the target accepts (the ${migrator.runner} plan cannot run inside a transaction, so rows were not tried with the migration, and no violating rows were found)`;
+    : onTarget
+      ? `each row written to a database at the target over the rows kept before it (the ${migrator.runner} plan cannot run inside a transaction, so the migration itself did not judge them)`
+      : 'rows the schema before the target accepts (not judged by the target)';
   return { valid, violators, underDrift, how };
+}
+
+/** The pending migration run over the rows (under a savepoint, undone): its error, if it fails. */
+async function migrationError(client: pg.ClientBase, migrator: Migrator, to: string, after: readonly string[]): Promise<ServerError | undefined> {
+  await client.query('SAVEPOINT ch_migrate');
+  for (const sql of after) await client.query(sql);
+  const run = await migrator.migrateTo(client, to, 'nested');
+  await client.query('ROLLBACK TO SAVEPOINT ch_migrate');
+  return run.error?.outcome;
+}
+
+/** The row written to a database at the target (kept there when accepted): the error, if it is refused. */
+async function targetError(client: pg.ClientBase, row: RowInsert, table: TableFact, target: readonly TableFact[]): Promise<ServerError | undefined> {
+  const there = target.find((t) => t.name === table.name);
+  if (!there) return undefined;
+  const names = row.names.filter((name) => there.columns.some((c) => c.name === name && !c.generated));
+  const sql = insertOf(there, names, names.map((name) => row.values[row.names.indexOf(name)]!)).sql;
+  await client.query('SAVEPOINT ch_target_row');
+  try {
+    await client.query(sql);
+    await client.query('RELEASE SAVEPOINT ch_target_row');
+    return undefined;
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT ch_target_row');
+    return outcomeOfError(error) as ServerError;
+  }
 }
 
 /** The rows, in order, that a database with `sql` applied first still accepts (tried inside the caller's transaction, then undone). */

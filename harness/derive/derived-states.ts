@@ -1,6 +1,5 @@
-import fc from 'fast-check';
 import { beforeTarget, target } from '../migrate/index.ts';
-import { generatedRows, interruptedDeploy, migratedTo, runSql, stampedAt, type StartingState, type StateStep } from '../states/starting-state.ts';
+import { fixedRows, interruptedDeploy, migratedTo, runSql, stampedAt, type StartingState, type StateStep } from '../states/starting-state.ts';
 import type { RowInsert, RowSearch } from './derived-rows.ts';
 import type { InterruptionPoint } from '../migrate/interruptions.ts';
 import type { ConstraintFact } from './schema-facts.ts';
@@ -34,7 +33,7 @@ export interface StateInputs {
 }
 
 const asRows = (label: string, rows: readonly RowInsert[], violating?: number): StateStep =>
-  generatedRows(label, fc.constant({ sql: rows.map((r) => r.sql), summary: rows.map((r) => r.summary), ...(violating !== undefined ? { violating } : {}) }));
+  fixedRows(label, { sql: rows.map((r) => r.sql), summary: rows.map((r) => r.summary), ...(violating !== undefined ? { violating } : {}) });
 
 /**
  * The starting states of a derived suite, each with what the migration must do from it
@@ -92,7 +91,7 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
 /** The SQL that hand-applies a constraint of the target, NOT VALID where PostgreSQL allows it; none for what cannot be hand-applied apart from its column (NOT NULL) or is already there. */
 function handApplied(found: FoundConstraint): { text: string; notValid: boolean } | undefined {
   const { fact } = found;
-  if (fact.kind === 'not null' || fact.kind === 'primary key' || found.how === 'VALIDATE CONSTRAINT') return undefined;
+  if (fact.kind === 'not null' || fact.kind === 'primary key' || found.how === 'VALIDATE CONSTRAINT' || found.how === 'validated') return undefined;
   if (fact.definition.startsWith('CREATE UNIQUE INDEX')) return { text: fact.definition, notValid: false };
   const notValid = fact.kind === 'check' || fact.kind === 'foreign key';
   return { text: `ALTER TABLE ${found.table} ADD CONSTRAINT ${quoteIdent(fact.name)} ${fact.definition.replace(/\s+NOT VALID$/, '')}${notValid ? ' NOT VALID' : ''}`, notValid };

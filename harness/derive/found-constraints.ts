@@ -12,8 +12,21 @@ const lastPart = (name: string) => name.split('.').at(-1)!.replace(/^"|"$/g, '')
  * CONSTRAINT, CREATE TABLE, ADD COLUMN, SET NOT NULL, CREATE UNIQUE INDEX) or validates
  * (VALIDATE CONSTRAINT), as the target's catalog holds them.
  */
-export function foundConstraints(statements: readonly SqlStatement[], target: readonly TableFact[]): FoundConstraint[] {
+export function foundConstraints(statements: readonly SqlStatement[], target: readonly TableFact[], previous?: readonly TableFact[]): FoundConstraint[] {
   const found = new Map<string, FoundConstraint>();
+  // whatever writes it (a DO block, a function, a guard), a constraint the target's catalog has
+  // and the previous revision's has not (or has otherwise: another definition, NOT VALID) is found
+  if (previous) {
+    for (const table of target) {
+      const before = previous.find((t) => t.name === table.name);
+      if (!before) continue;
+      for (const fact of table.constraints) {
+        const was = before.constraints.find((c) => c.name === fact.name && c.kind === fact.kind);
+        if (was && was.definition === fact.definition && was.validated === fact.validated) continue;
+        found.set(`${table.name}/${fact.name}`, { table: table.name, fact, how: was ? (was.validated ? 'replaced' : 'validated') : 'new in the catalog' });
+      }
+    }
+  }
   const tableOf = (written: string | undefined) => (written ? target.find((t) => t.name === written || lastPart(t.name) === lastPart(written)) : undefined);
   for (const site of constraintSites(statements)) {
     const table = tableOf(site.table);
@@ -26,7 +39,7 @@ export function foundConstraints(statements: readonly SqlStatement[], target: re
       return site.column ? c.columns.includes(site.column) : true;
     });
     const how = site.statement.kind === 'IndexStmt' ? 'CREATE UNIQUE INDEX' : kind === 'not null' && !site.name ? 'NOT NULL' : 'ADD CONSTRAINT';
-    for (const fact of matches) found.set(`${table.name}/${fact.name}`, { table: table.name, fact, how });
+    for (const fact of matches) if (!previous || found.has(`${table.name}/${fact.name}`)) found.set(`${table.name}/${fact.name}`, { table: table.name, fact, how });
   }
   for (const statement of statements) {
     const body = (statement.tree as { AlterTableStmt?: { relation?: { relname?: string; schemaname?: string }; cmds?: { AlterTableCmd?: { subtype?: string; name?: string } }[] } } | undefined)?.AlterTableStmt;
@@ -35,7 +48,7 @@ export function foundConstraints(statements: readonly SqlStatement[], target: re
     for (const cmd of body.cmds ?? []) {
       if (cmd.AlterTableCmd?.subtype !== 'AT_ValidateConstraint' || !table) continue;
       const fact = table.constraints.find((c) => c.name === cmd.AlterTableCmd!.name);
-      if (fact) found.set(`${table.name}/${fact.name}`, { table: table.name, fact, how: 'VALIDATE CONSTRAINT' });
+      if (fact && (!previous || found.has(`${table.name}/${fact.name}`))) found.set(`${table.name}/${fact.name}`, { table: table.name, fact, how: 'VALIDATE CONSTRAINT' });
     }
   }
   return [...found.values()];

@@ -1,4 +1,4 @@
-import type fc from 'fast-check';
+import fc from 'fast-check';
 import { beforeTarget, describeRevisionRef, target, type RevisionRef } from '../migrate/chain.ts';
 
 /** What a migration must do from a state (SPEC §4). */
@@ -24,7 +24,7 @@ export interface RowSlice {
 export type StateStep =
   | { kind: 'migrate'; to: RevisionRef }
   | { kind: 'sql'; label: string; sql: string }
-  | { kind: 'rows'; label: string; rows: fc.Arbitrary<GeneratedRows>; atScale?: (slice: RowSlice) => GeneratedRows }
+  | { kind: 'rows'; label: string; rows: fc.Arbitrary<GeneratedRows>; atScale?: (slice: RowSlice) => GeneratedRows; /** The same rows every run (a derived state's): its migration is observed once. */ fixed?: boolean }
   | { kind: 'stamp'; revision: RevisionRef }
   | { kind: 'interrupted'; to: RevisionRef; after: number; label: string };
 
@@ -61,6 +61,11 @@ export function migratedToTarget(): StateStep {
 /** Run SQL as it is, e.g. a constraint hand-applied outside the chain. */
 export function runSql(label: string, sql: string): StateStep {
   return { kind: 'sql', label, sql };
+}
+
+/** Insert the same rows on every run. */
+export function fixedRows(label: string, rows: GeneratedRows): StateStep {
+  return { kind: 'rows', label, rows: fc.constant(rows), fixed: true };
 }
 
 /**
@@ -100,7 +105,7 @@ export function perCloneSteps(state: StartingState): StateStep[] {
 
 /** Whether a state starts from generated rows (and so differs from run to run). */
 export function hasHistory(state: StartingState): boolean {
-  return state.steps.some((step) => step.kind === 'rows');
+  return state.steps.some((step) => step.kind === 'rows' && !step.fixed);
 }
 
 export function describeStep(step: StateStep): string {
