@@ -131,7 +131,7 @@ export interface Suite<Op = unknown> {
    * or `kept` (no row lost or added; a backfill may change them).
    */
   rows?: 'unchanged' | 'kept';
-  /** The migration chain the suite ships (used when --migrations is not given). */
+  /** The migration chain the suite ships (used when --migrations is not given); a relative path is relative to the suite's file. */
   migrationsDir: string;
   /** The revision verified by default; without it, the chain's last. */
   target?: string;

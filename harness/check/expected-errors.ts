@@ -21,10 +21,12 @@ export const refused = {
   foreignKey: (constraint: string): ExpectedOutcome => ({ kind: 'error', sqlstate: '23503', constraint }),
   /**
    * Deleting (or re-keying) a parent that rows still reference, by the foreign key's ON DELETE
-   * action: `NO ACTION` (the default) raises 23503, `RESTRICT` raises 23001 (restrict_violation);
-   * `CASCADE`, `SET NULL` and `SET DEFAULT` raise nothing (they change the children instead).
+   * action: `NO ACTION` (the default) raises 23503; `RESTRICT` raises 23001 (restrict_violation)
+   * on PostgreSQL 18 and later and 23503 before (either is accepted); `CASCADE`, `SET NULL` and
+   * `SET DEFAULT` raise nothing (they change the children instead).
    */
-  referenced: (constraint: string, onDelete: 'no action' | 'restrict' = 'no action'): ExpectedOutcome => ({ kind: 'error', sqlstate: onDelete === 'restrict' ? '23001' : '23503', constraint }),
+  referenced: (constraint: string, onDelete: 'no action' | 'restrict' = 'no action'): ExpectedOutcome =>
+    onDelete === 'restrict' ? { kind: 'error', sqlstate: '23001', or: ['23503'], constraint } : { kind: 'error', sqlstate: '23503', constraint },
   /** An EXCLUDE constraint (23P01). */
   exclusion: (constraint: string): ExpectedOutcome => ({ kind: 'error', sqlstate: '23P01', constraint }),
 };

@@ -64,7 +64,8 @@ async function fromPath(target: string): Promise<SuiteSource> {
   if (!file) throw new SetupError(`--suite ${target}: the folder has none of ${[...CONFIG_FILES, ...SUITE_FILES].join(', ')}`);
   const value = await importUserModule(file);
   if (isDeclaration(value)) return { kind: 'declaration', declaration: value, file };
-  if (isSuite(value)) return { kind: 'suite', suite: value };
+  // a suite's relative chain is beside its file, wherever the command runs from
+  if (isSuite(value)) return { kind: 'suite', suite: path.isAbsolute(value.migrationsDir) ? value : { ...value, migrationsDir: path.resolve(path.dirname(file), value.migrationsDir) } };
   throw new SetupError(`${file}: its default export is neither a suite (defineSuite) nor a declaration (defineConfig)`);
 }
 

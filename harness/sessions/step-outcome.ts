@@ -14,7 +14,7 @@ export type ExpectedOutcome =
   | { kind: 'commit' }
   | { kind: 'ok' }
   | { kind: 'no-rows' }
-  | { kind: 'error'; sqlstate: string; constraint?: string };
+  | { kind: 'error'; sqlstate: string; constraint?: string; /** Other SQLSTATEs that mean the same (another server version's). */ or?: readonly string[] };
 
 export function outcomeOf(result: pg.QueryResult | pg.QueryResult[]): StepOutcome {
   const last = Array.isArray(result) ? result[result.length - 1] : result;
@@ -47,7 +47,7 @@ export function matches(expected: ExpectedOutcome, actual: StepOutcome): boolean
     case 'no-rows':
       return actual.kind === 'ok' && actual.rows === 0;
     case 'error':
-      return actual.kind === 'error' && actual.sqlstate === expected.sqlstate && (expected.constraint === undefined || actual.constraint === expected.constraint);
+      return actual.kind === 'error' && (actual.sqlstate === expected.sqlstate || (expected.or?.includes(actual.sqlstate) ?? false)) && (expected.constraint === undefined || actual.constraint === expected.constraint);
   }
 }
 
@@ -60,7 +60,7 @@ export function formatExpected(expected: ExpectedOutcome): string {
     case 'no-rows':
       return '0 rows';
     case 'error':
-      return `${expected.sqlstate}${expected.constraint ? ` ${expected.constraint}` : ''}`;
+      return `${[expected.sqlstate, ...(expected.or ?? [])].join(' or ')}${expected.constraint ? ` ${expected.constraint}` : ''}`;
   }
 }
 

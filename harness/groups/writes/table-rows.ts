@@ -81,8 +81,11 @@ export function readBackStatement(tables: readonly TableSpec[], base: BaseRows |
   const ctes: string[] = [];
   if (reset) {
     // every row the state did not start with goes: the run's, and any a trigger or a bug put there under another key
-    const kept = parameter(() => baseKeys(base), 'text[]');
-    tables.forEach((table, i) => ctes.push(`forget_${i} AS (DELETE FROM ${table.name} AS x WHERE NOT ${keyText(table, 'x')} = ANY(${kept}) RETURNING 1)`));
+    // per table: integer keys of two tables (customers 1, 2; orders 1, 2) are the same texts
+    tables.forEach((table, i) => {
+      const kept = parameter(() => baseKeys(base, table.name), 'text[]');
+      ctes.push(`forget_${i} AS (DELETE FROM ${table.name} AS x WHERE NOT ${keyText(table, 'x')} = ANY(${kept}) RETURNING 1)`);
+    });
   }
   if (reset && base) {
     tables.forEach((table, n) => {
@@ -102,8 +105,8 @@ export function readBackStatement(tables: readonly TableSpec[], base: BaseRows |
   return { text, values: (keys) => slots.map((slot) => slot(keys)) };
 }
 
-function baseKeys(base: BaseRows | undefined): string[] {
-  return base ? base.world.all().map((row) => row.key) : [];
+function baseKeys(base: BaseRows | undefined, table: string): string[] {
+  return base ? base.world.rows(table).map(([key]) => key) : [];
 }
 
 /** The rows a read-back statement returned, as a world, and whole. */
