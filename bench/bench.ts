@@ -2,6 +2,7 @@ import os from 'node:os';
 import { loadSuite } from '../harness/cli/load-suite.ts';
 import type { BenchSuite } from './bench-context.ts';
 import { benchConcurrency } from './concurrency.ts';
+import { benchDerived } from './derived.ts';
 import { formatLines } from './measure.ts';
 import { benchMutation } from './mutation.ts';
 import { benchProviders } from './providers.ts';
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   process.stdout.write('\n' + formatLines('Sign-off', await benchSignOff(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Mutation testing', await benchMutation(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Providers', await benchProviders()) + '\n');
+  process.stdout.write('\n' + formatLines('Derived suites (--suite auto, init)', await benchDerived()) + '\n');
 }
 
 /** `npm run bench -- --only rehearsal`: one section alone. */
@@ -41,6 +43,7 @@ async function only(section: string): Promise<void> {
     mutation: async () => formatLines('Mutation testing', await benchMutation(subject)),
     signoff: async () => formatLines('Sign-off', await benchSignOff(subject)),
     providers: async () => formatLines('Providers', await benchProviders()),
+    derived: async () => formatLines('Derived suites (--suite auto, init)', await benchDerived()),
   };
   if (!sections[section]) throw new Error(`--only: one of ${Object.keys(sections).join(', ')}`);
   process.stdout.write((await sections[section]!()) + '\n');

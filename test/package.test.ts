@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT, SEED, scratchDir } from './helpers.ts';
@@ -49,6 +49,20 @@ describe(`constraint-harness installed in another project (seed ${SEED})`, () =>
     expect(result.code, result.stderr + result.stdout).toBe(0);
     expect(result.stderr).toMatch(/constraints the target adds: CHECK members_role_known on members/);
     expect(result.stdout).toMatch(/^PASSED: \d+ of \d+ properties hold/m);
+  }, 120_000);
+
+  it('npx constraint-harness init writes a declaration that says what it derived, and that declaration verifies', async () => {
+    const init = await run(npx, ['constraint-harness', 'init', '--migrations', 'db/migrations', '--out', 'derived/constraint-harness.config.ts', '--url', inject('databaseUrl')], project);
+    expect(init.code, init.stderr).toBe(0);
+    const text = readFileSync(path.join(project, 'derived/constraint-harness.config.ts'), 'utf8');
+    expect(text).toMatch(/CHECK members_role_known on members/);
+    expect(text).toMatch(/violates-members-role-known \(fail-atomically\)/);
+    expect(text).toMatch(/members\.role: .*'owner'/);
+    expect(text).toMatch(/migrations: "\.\.\/db\/migrations"/);
+    const again = await run(npx, ['constraint-harness', 'init', '--migrations', 'db/migrations', '--out', 'derived/constraint-harness.config.ts', '--url', inject('databaseUrl')], project);
+    expect(again.code).toBe(2);
+    const verified = await run(npx, ['constraint-harness', 'verify', '--suite', 'derived', '--url', inject('databaseUrl'), '--runs', '10', '--seed', String(SEED)], project);
+    expect(verified.code, verified.stderr + verified.stdout).toBe(0);
   }, 120_000);
 
   it('a hand-written suite beside the project (bigint keys, a FOREIGN KEY and a CHECK) loads with --suite PATH and passes', async () => {

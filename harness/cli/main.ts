@@ -98,6 +98,18 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
       exitCode = await runReplay(file, flags);
     });
 
+  withProviderOptions(program.command('init'))
+    .description('derive a suite from your chain and write constraint-harness.config.ts: the constraints found, the states and values chosen, as comments to read and edit')
+    .requiredOption('--migrations <dir>', 'your migrations folder')
+    .option('--to <revision>', "the revision under test (default: the chain's last)")
+    .addOption(new Option('--runner <runner>', 'how your tool sends each file').choices(['psql-single-transaction', 'psql', 'dbmate']))
+    .option('--out <file>', 'where to write it', 'constraint-harness.config.ts')
+    .option('--force', 'replace an existing file')
+    .action(async (flags: { migrations: string; to?: string; runner?: string; out: string; force?: boolean } & VerifyFlags) => {
+      const { runInit } = await import('./init-command.ts');
+      exitCode = await runInit(flags);
+    });
+
   program
     .command('states')
     .description('list the starting states with their stories')
