@@ -16,7 +16,7 @@ export type { BoundOperation, Invariant, ModelContext, Prediction, SchemaPhase, 
 export type { Row, RowWrite, Value, View } from './check/world.ts';
 export type { ExpectedOutcome } from './sessions/step-outcome.ts';
 export { beforeTarget, target, type RevisionRef } from './migrate/chain.ts';
-export { defineConfig, type Declaration, type Drift } from './derive/declaration.ts';
+export { defineConfig, type Declaration, type DomainPredicate, type Drift } from './derive/declaration.ts';
 export { refused } from './check/expected-errors.ts';
 /** fast-check, as the harness uses it: a suite's generators need no fast-check of their own. */
 export { default as fc } from 'fast-check';

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { ROOT, SEED, runCli, testRuns } from './helpers.ts';
+import { readFileSync } from 'node:fs';
+import { MIGRATIONS, ROOT, SEED, chainWith, runCli, testRuns } from './helpers.ts';
 
 const CHAINS = path.join(ROOT, 'test/fixtures/chains');
 const url = () => ['--url', inject('databaseUrl')];
@@ -85,7 +86,8 @@ describe(`AIN-300 by a declaration of 13 lines, with no domain rule (seed ${SEED
     const writes = report.states[0]!.properties.find((p) => p.name === 'writes-as-on-reference')!;
     expect(writes.ok).toBe(false);
     expect(writes.counterexample!.steps).toHaveLength(1);
-    expect(writes.counterexample!.steps[0]).toMatch(/^insert_routing_outcomes\(.*decision_rule='cheapest_clearing_floor'.*inference_id=NULL/);
+    // an insert of such a row, or an update that makes a row one
+    expect(writes.counterexample!.steps[0]).toMatch(/^(insert|update)_routing_outcomes\(.*decision_rule='cheapest_clearing_floor'/);
     expect(writes.counterexample!.expected).toBe('as on the reference: commit (1 row)');
     expect(writes.counterexample!.actual).toMatch(/^23514 outcome_requires_inference_when_model_chosen/);
   });
@@ -96,5 +98,30 @@ describe(`AIN-300 by a declaration of 13 lines, with no domain rule (seed ${SEED
     expect(failures(report), result.stderr).toEqual([]);
     expect(result.code).toBe(0);
     expect(report.states.map((s) => s.name)).toEqual(expect.arrayContaining(['fresh', 'valid-rows', 'prod-drift', 'already-migrated', 'stamped-not-run']));
+  });
+});
+
+describe(`a declared domain rule (seed ${SEED})`, () => {
+  const declaration = path.join(ROOT, 'test/fixtures/declarations/ain-300-rule');
+  const weakened = () =>
+    chainWith({
+      '0031_outcome_requires_inference.sql': readFileSync(path.join(MIGRATIONS, '0031_outcome_requires_inference.sql'), 'utf8').replace('OR inference_id IS NOT NULL', 'OR inference_id IS NOT NULL\n    OR attempts > 1'),
+    });
+
+  it('catches a target weaker than the domain, which the differential alone cannot (the reference is as weak)', async () => {
+    const weak = weakened();
+    const alone = await runCli(['verify', '--suite', 'auto', '--migrations', weak, '--runs', '100', '--seed', String(SEED), '--group', 'writes', '--states', 'fresh', '--json', ...url()]);
+    expect(alone.code, alone.stderr).toBe(0);
+    const ruled = await runCli(['verify', '--suite', declaration, '--migrations', weak, '--runs', '100', '--seed', String(SEED), '--group', 'writes', '--states', 'fresh', '--json', ...url()]);
+    expect(ruled.code, ruled.stderr).toBe(1);
+    const property = (JSON.parse(ruled.stdout) as Report).states[0]!.properties[0]!;
+    expect(property.counterexample!.actual).toMatch(/the domain rule of routing_outcomes forbids this row/);
+    expect(property.counterexample!.steps.some((step) => /^insert_routing_outcomes\(.*decision_rule='cheapest_clearing_floor'.*inference_id=NULL.*attempts=2/.test(step))).toBe(true);
+  });
+
+  it('passes the chain as it is', async () => {
+    const result = await runCli(['verify', '--suite', declaration, '--runs', String(testRuns(25)), '--seed', String(SEED), '--json', ...url()]);
+    expect(failures(JSON.parse(result.stdout) as Report), result.stderr).toEqual([]);
+    expect(result.code).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import type { HistoryVerdict } from './linearizability.ts';
-import type { HistoryEvent } from './model.ts';
+import type { HistoryEvent, Invariant } from './model.ts';
 import { differingColumns, type World } from './world.ts';
 import { formatActual, type StepOutcome } from '../sessions/index.ts';
 
@@ -10,6 +10,9 @@ export interface DifferentialCheck {
   /** The rows each database holds after the run. */
   actual: World;
   expected: World;
+  /** The rows the state started with, and the domain's rule: a row the run wrote must not break it. */
+  base?: World;
+  invariant?: Invariant;
 }
 
 /**
@@ -31,7 +34,7 @@ export function checkAgainstReference(check: DifferentialCheck): HistoryVerdict 
     }
     order.push(event);
   }
-  const rows = rowDifferences(check.expected, check.actual);
+  const rows = [...rowDifferences(check.expected, check.actual), ...forbidden(check)];
   return { ok: rows.length === 0, explored: order.length, order, inconclusive: false, mismatches: rows.length ? [{ where: 'final table', expected: 'the rows the reference ends with', actual: rows.join('; ') }] : [] };
 }
 
@@ -39,6 +42,17 @@ export function checkAgainstReference(check: DifferentialCheck): HistoryVerdict 
 function differentOutcome(actual: StepOutcome, expected: StepOutcome): string | undefined {
   const same = actual.kind === 'ok' ? expected.kind === 'ok' && expected.rows === actual.rows : expected.kind === 'error' && expected.sqlstate === actual.sqlstate && expected.constraint === actual.constraint;
   return same ? undefined : `${formatActual(actual)}${actual.kind === 'error' ? ` (${actual.message})` : ''}`;
+}
+
+/** Rows the run wrote (new, or changed from the state's) that the domain's rule forbids. */
+function forbidden(check: DifferentialCheck): string[] {
+  if (!check.invariant) return [];
+  return check.actual.all().flatMap(({ table, key, row }) => {
+    const before = check.base?.get(table, key);
+    if (before && differingColumns(before, row!).length === 0) return [];
+    const problem = check.invariant!(table, key, row!);
+    return problem ? [`${table}[${key}]: ${problem}`] : [];
+  });
 }
 
 function rowDifferences(expected: World, actual: World): string[] {

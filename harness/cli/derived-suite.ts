@@ -33,6 +33,7 @@ export async function derivedSuite<F extends VerifyFlagsLike>(source: Exclude<Su
     server,
     drift: (declaration?.drift ?? []).map((d, i) => ({ name: d.name ?? `drift-${i + 1}`, story: d.story ?? `hand-applied: ${d.sql}`, sql: d.sql })),
     values: declaration?.values,
+    rules: declaration?.rules,
     name: declaration ? (declaration.name ?? path.basename(path.dirname(source.kind === 'declaration' ? source.file : '.'))) : 'auto',
   });
   for (const line of describeDerivation(derivation, Math.round(performance.now() - started))) log(line);

@@ -43,6 +43,14 @@ export interface Declaration {
   drift?: readonly Drift[];
   /** Values for columns the harness cannot guess, as SQL expressions: `{ 'orders.sku': ["'A-1'", "'B-2'"] }`. They replace the derived ones. */
   values?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The domain rule per table: rows the domain forbids, whatever the schema says. A SQL
+   * expression over the row (`"decision_rule <> 'cheapest_clearing_floor' OR inference_id IS NOT NULL"`),
+   * true for an allowed row, or a TypeScript predicate over the row's columns as text. Any row a
+   * run commits that breaks it is a failure, even when the reference accepts it too (the target
+   * itself is too weak); the state differential still judges every write.
+   */
+  rules?: Readonly<Record<string, string | DomainPredicate>>;
   /** Starting states of your own, added to the derived ones. */
   states?: readonly StartingState[];
   /** Derived states to leave out, by name (e.g. a `hand-applied-…` state your operations rule out). */
@@ -50,6 +58,9 @@ export interface Declaration {
   /** Which groups run by default (`--group` overrides). */
   groups?: readonly ('migration' | 'writes' | 'concurrency')[];
 }
+
+/** A row as a rule sees it: each column as PostgreSQL prints it (`::text`), NULL as null. */
+export type DomainPredicate = (row: Readonly<Record<string, string | null>>) => boolean;
 
 /** Declares what the harness cannot derive (a declaration file reads `export default defineConfig({ … })`). */
 export function defineConfig(declaration: Omit<Declaration, 'kind'>): Declaration {

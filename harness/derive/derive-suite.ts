@@ -2,13 +2,18 @@ import fc from 'fast-check';
 import { Chain, defaultRunner, Migrator, planProgram, type RunnerName } from '../migrate/index.ts';
 import { interruptionPoints, type InterruptionPoint } from '../migrate/interruptions.ts';
 import { ScratchDatabases, withClient, type PostgresServer } from '../postgres/index.ts';
-import type { Suite, TableSpec } from '../suite.ts';
+import type { Invariant, Suite, TableSpec } from '../suite.ts';
+import type { Declaration } from './declaration.ts';
+
+/** The column a SQL domain rule is read back as. */
+const RULE_COLUMN = '__domain_rule';
 import { columnValues, type ColumnValues } from './column-values.ts';
 import { bindDerived, derivedCases, derivedOperation, type DerivedOp, type WrittenTable } from './derived-operations.ts';
 import { searchRows, seededRandom, type RowSearch } from './derived-rows.ts';
 import { derivedStates, type DeclaredDrift, type FoundConstraint } from './derived-states.ts';
 import { checkOf, foundConstraints, involvedTables, mentions, notValidAround, parentsFirst, withDeclared } from './found-constraints.ts';
 import { readSchemaFacts, type TableFact } from './schema-facts.ts';
+import { rowPool, type PooledRow } from './row-pool.ts';
 import pgLib from 'pg';
 
 export interface DeriveOptions {
@@ -22,6 +27,8 @@ export interface DeriveOptions {
   drift?: readonly DeclaredDrift[];
   /** Extra values per `table.column`, for columns the harness cannot guess (SQL expressions). */
   values?: Readonly<Record<string, readonly string[]>>;
+  /** The domain rule per table (see Declaration.rules). */
+  rules?: Declaration['rules'];
   name?: string;
 }
 
@@ -66,7 +73,7 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
     const prevFacts = previousDb ? await withClient(databases.server.connectionConfig(previousDb), readSchemaFacts) : undefined;
     const found = foundConstraints(chain.get(to).statements, targetFacts, prevFacts);
     const involved = involvedTables(found, drift, chain.get(to).statements.map((s) => s.sql), targetFacts);
-    const extraChecks = (table: TableFact) => drift.flatMap((d) => (mentions(d.sql, table.name) ? checkOf(d.sql) : []));
+    const extraChecks = (table: TableFact) => [...drift.flatMap((d) => (mentions(d.sql, table.name) ? checkOf(d.sql) : [])), ...[sqlRuleOf(options.rules, table.name)].flatMap((rule) => (rule ? [`CHECK (${rule})`] : []))];
     const checksOf = (table: TableFact, at: readonly TableFact[]) => [...(at.find((t) => t.name === table.name) ?? table).constraints.filter((c) => c.kind === 'check').map((c) => c.definition), ...(targetFacts.find((t) => t.name === table.name)?.constraints.filter((c) => c.kind === 'check').map((c) => c.definition) ?? []), ...extraChecks(table)];
     const values = new Map<string, ColumnValues>();
     await withClient(databases.server.connectionConfig(target.database), async (client) => {
@@ -87,11 +94,21 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
       interruptions = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps);
     }
     const states = derivedStates({ hasPrevious: rows !== undefined, found, rows: rows ?? { valid: [], violators: new Map(), underDrift: new Map(), how: '' }, around, interruptions, drift });
-    const written: WrittenTable[] = involved.map((fact) => ({ fact, values: values.get(fact.name)! }));
+    const pools = new Map<string, PooledRow[]>();
+    await withClient(databases.server.connectionConfig(target.database), async (client) => {
+      for (const table of involved) pools.set(table.name, await rowPool(client, table, values.get(table.name)!, sqlRuleOf(options.rules, table.name), options.seed));
+    });
+    const written: WrittenTable[] = involved.map((fact) => ({ fact, values: values.get(fact.name)!, pool: pools.get(fact.name)! }));
     return { suite: suiteOf(options, to, targetFacts, written, states, options.name), found, tables: involved.map((t) => t.name), values, interruptions, rows, notes };
   } finally {
     await databases.close();
   }
+}
+
+/** A table's domain rule when it is SQL (by its name as written, schema-qualified or not). */
+function sqlRuleOf(rules: Declaration['rules'], table: string): string | undefined {
+  const rule = Object.entries(rules ?? {}).find(([name]) => name === table || name.split('.').at(-1) === table.split('.').at(-1))?.[1];
+  return typeof rule === 'string' ? rule : undefined;
 }
 
 /** A scratch database migrated up to `revision`, or why the chain does not get there. */
@@ -105,12 +122,28 @@ async function migrated(databases: ScratchDatabases, migrator: Migrator, revisio
 
 function suiteOf(options: DeriveOptions, to: string, facts: readonly TableFact[], written: readonly WrittenTable[], states: Suite['states'], name?: string): Suite<DerivedOp> {
   const operation = derivedOperation(written);
-  const tables: TableSpec[] = facts.map((table) => ({
-    name: table.name,
-    key: (table.key.length ? table.key : table.columns.map((c) => c.name)).map((k) => pgLib.escapeIdentifier(k)),
-    columns: Object.fromEntries(table.columns.map((c) => [c.name, `(${pgLib.escapeIdentifier(c.name)})::text`])),
-  }));
+  const rules = options.rules ?? {};
+  const ruleOf = (table: string) => Object.entries(rules).find(([name]) => name === table || name.split('.').at(-1) === table.split('.').at(-1))?.[1];
+  const tables: TableSpec[] = facts.map((table) => {
+    const rule = ruleOf(table.name);
+    return {
+      name: table.name,
+      key: (table.key.length ? table.key : table.columns.map((c) => c.name)).map((k) => pgLib.escapeIdentifier(k)),
+      // a SQL rule is read back with the row: true when the domain allows it
+      columns: { ...Object.fromEntries(table.columns.map((c) => [c.name, `(${pgLib.escapeIdentifier(c.name)})::text`])), ...(typeof rule === 'string' ? { [RULE_COLUMN]: `((${rule}) IS NOT FALSE)` } : {}) },
+    };
+  });
+  const invariant: Invariant | undefined = Object.keys(rules).length
+    ? (table, _key, row) => {
+        const rule = ruleOf(table);
+        if (rule === undefined) return undefined;
+        if (typeof rule === 'string') return row[RULE_COLUMN] === false ? `the domain rule of ${table} forbids this row (${rule})` : undefined;
+        const { [RULE_COLUMN]: _rule, ...columns } = row;
+        return rule(columns as Record<string, string | null>) ? undefined : `the domain rule of ${table} forbids this row`;
+      }
+    : undefined;
   return {
+    ...(invariant ? { invariant } : {}),
     name: name ?? 'auto',
     oracle: 'state-differential',
     idempotency: 'interrupted-deploys-only',

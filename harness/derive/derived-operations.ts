@@ -4,6 +4,7 @@ import type { BoundOperation, CaseStep, ConcurrentCase, RunContext } from '../su
 import type { ColumnValues } from './column-values.ts';
 import { shortValue } from './derived-rows.ts';
 import type { TableFact } from './schema-facts.ts';
+import type { PooledRow } from './row-pool.ts';
 
 /**
  * A write the derived suite makes on a table: a row inserted with values from the columns'
@@ -15,10 +16,11 @@ export type DerivedOp =
   | { kind: 'update'; table: string; row: number; byKey: boolean; columns: readonly string[]; values: readonly string[] }
   | { kind: 'delete'; table: string; row: number; byKey: boolean };
 
-/** The tables the writes go to, with their columns' values. */
+/** The tables the writes go to, with their columns' values and rows worth inserting whole. */
 export interface WrittenTable {
   fact: TableFact;
   values: ColumnValues;
+  pool?: readonly PooledRow[];
 }
 
 const labelOf = (table: string) => table.replace(/[^A-Za-z0-9_]+/g, '_');
@@ -68,7 +70,12 @@ function insertArbitrary(table: WrittenTable): fc.Arbitrary<DerivedOp> | undefin
   const columns = writable(table);
   const required = table.fact.columns.filter((c) => c.notNull && !c.hasDefault && !c.generated);
   if (required.some((c) => !columns.includes(c.name))) return undefined;
-  return fc.tuple(...columns.map((c) => fc.constantFrom(...table.values.get(c)!))).map((values) => ({ kind: 'insert' as const, table: table.fact.name, columns, values }));
+  const random = fc.tuple(...columns.map((c) => fc.constantFrom(...table.values.get(c)!))).map((values) => ({ kind: 'insert' as const, table: table.fact.name, columns, values }));
+  const keys = table.fact.key.map((k) => table.values.get(k) ?? []);
+  if (!table.pool?.length || keys.some((list) => list.length === 0)) return random;
+  // a row of the pool (one of each kind the target and the rule tell apart), under a key of the table's set
+  const pooled = fc.tuple(fc.constantFrom(...table.pool), ...keys.map((list) => fc.constantFrom(...list))).map(([row, ...key]): DerivedOp => ({ kind: 'insert', table: table.fact.name, columns: [...table.fact.key, ...row.columns], values: [...(key as string[]), ...row.values] }));
+  return fc.oneof(random, pooled);
 }
 
 function updateArbitrary(table: WrittenTable): fc.Arbitrary<DerivedOp> | undefined {

@@ -5,3 +5,4 @@ export { MigrationError, executePlan, migrationError, planProgram, summarisePlan
 export { RUNNERS, canNest, defaultRunner, hasTransactionControl, planMigrations, type MigrationPlan, type PlanStep, type PlanUnit, type RunnerName } from './runner.ts';
 export { BOOKKEEPING_TABLES, versionTableFor, type SqlCommand, type VersionTable } from './version-table.ts';
 export { loadSqlParser, oneLine, splitStatements, type SqlStatement } from './sql-statements.ts';
+export { interruptionPoints, openAfter, type InterruptionPoint } from './interruptions.ts';

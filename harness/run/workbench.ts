@@ -2,6 +2,7 @@ import { snapshotCatalog, type CatalogSnapshot } from '../catalog/index.ts';
 import { SetupError } from '../errors.ts';
 import { Chain, defaultRunner, Migrator } from '../migrate/index.ts';
 import { chooseProvider, withClient, ScratchDatabases, type PostgresServer } from '../postgres/index.ts';
+import { interruptedStates } from '../states/interrupted-states.ts';
 import { StateTemplates, type StartingState, type TemplateResult } from '../states/index.ts';
 import type { ServerError } from '../sessions/index.ts';
 import type { Suite } from '../suite.ts';
@@ -53,7 +54,9 @@ export async function planRun<Op>(suite: Suite<Op>, config: RunConfig): Promise<
   const suiteTarget = suite.target !== undefined && chain.has(suite.target) ? chain.get(suite.target).revision : undefined;
   const to = config.to !== undefined ? chain.get(config.to).revision : (suiteTarget ?? chain.migrations.at(-1)!.revision);
   const migrator = new Migrator(chain, config.runner ?? defaultRunner(chain.format));
-  return { migrator, to, anchor: suiteTarget ?? to, states: selectStates(suite.states, config.states) };
+  const anchor = suiteTarget ?? to;
+  // where the runner leaves part of a deploy committed, the deploy killed there is a state too
+  return { migrator, to, anchor, states: selectStates([...suite.states, ...interruptedStates(suite.states, migrator, anchor, to)], config.states) };
 }
 
 export function selectStates(all: readonly StartingState[], names?: readonly string[]): StartingState[] {

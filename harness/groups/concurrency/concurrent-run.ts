@@ -1,5 +1,5 @@
 import type { HistoryVerdict } from '../../check/linearizability.ts';
-import type { HistoryEvent, Mismatch, WriterStepMeta } from '../../check/model.ts';
+import type { HistoryEvent, Invariant, Mismatch, WriterStepMeta } from '../../check/model.ts';
 import { planProgram, type MigrationPlan, type MigrationStepMeta } from '../../migrate/index.ts';
 import type { Execution } from '../../run/property-runner.ts';
 import type { Counterexample } from '../../run/property-result.ts';
@@ -53,7 +53,7 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
   const events: HistoryEvent[] = await options.executor.run(programs, testCase.schedule);
   const actual = await target.finish(control, !deploy);
   const migration = deploySession === undefined ? undefined : { session: deploySession, statementSteps: statementSteps(programs[deploySession]!) };
-  const verdict = options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world) : checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
+  const verdict = options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world, target.base.world, suite.invariant) : checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
     // a deploy may rewrite the rows it migrates (a backfill): only where no migration ran is every column of an untouched row compared
     ...(deploy ? {} : { images: { base: target.base.images, actual: actual.images } }) });
   const mismatches: Mismatch[] = [...verdict.mismatches, ...deployProblems(events, deploySession)];
@@ -62,14 +62,14 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
 }
 
 /** The same case, setup and schedule on the state's reference: what it did there is what the migrated state must do. */
-async function sameAsReference<Op>(reference: NonNullable<ConcurrentRunOptions<Op>['reference']>, setupProgram: Program<WriterStepMeta>, programs: Program<WriterStepMeta | MigrationStepMeta>[], schedule: readonly number[], events: HistoryEvent[], actual: World): Promise<HistoryVerdict> {
+async function sameAsReference<Op>(reference: NonNullable<ConcurrentRunOptions<Op>['reference']>, setupProgram: Program<WriterStepMeta>, programs: Program<WriterStepMeta | MigrationStepMeta>[], schedule: readonly number[], events: HistoryEvent[], actual: World, base: World, invariant: Invariant | undefined): Promise<HistoryVerdict> {
   const target = await openedReference(reference.database);
   if ('refused' in target) return target.refused;
   const executor = await target.opened.executor(reference.sessions);
   const setup = await runSequentially(executor.control, setupProgram, { session: -1 });
   const run = await executor.run(programs, schedule);
   const expected = await target.opened.finish(executor.control);
-  return checkAgainstReference({ events, reference: [...setup, ...run] as HistoryEvent[], actual, expected: expected.world });
+  return checkAgainstReference({ events, reference: [...setup, ...run] as HistoryEvent[], actual, expected: expected.world, base, ...(invariant ? { invariant } : {}) });
 }
 
 /** The program indices of the migration's own statements (what makes its schema take effect). */
