@@ -156,7 +156,8 @@ function suiteOf(options: DeriveOptions, to: string, facts: readonly TableFact[]
     ...(operation
       ? {
           writes: { name: 'writes-as-on-reference', operations: fc.array(operation, { minLength: 1, maxLength: 8 }) },
-          concurrency: { name: 'concurrent-writes-as-on-reference', cases: derivedCases(operation), maxSessions: 2, deployStates: [] },
+          // the live deploy from the states where PROD is likely to be: valid rows, and each declared drift
+          concurrency: { name: 'concurrent-writes-as-on-reference', cases: derivedCases(operation), maxSessions: 2, deployStates: states.filter((s) => s.name === 'valid-rows' || (options.drift ?? []).some((d) => d.name === s.name)).map((s) => s.name) },
         }
       : {}),
   };

@@ -51,6 +51,8 @@ export interface LiveDeployFacts {
   runsWithAborts: number;
   /** The first run in which a writer deadlocked or was cancelled: its replay path, its flows and schedule, and what was aborted. */
   example?: { path: string; steps: string[]; aborted: string[]; permutation: string };
+  /** Runs the state differential could not judge (a live deploy of a suite without a model), and why the first could not. */
+  unjudged?: { runs: number; why: string };
 }
 
 /** A property whose run broke down (an exception rather than a counterexample). */

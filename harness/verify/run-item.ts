@@ -93,6 +93,10 @@ function held<Op>(context: GroupContext<Op>, name: string): PropertyResult {
  */
 function withDeployFacts<Op>(context: GroupContext<Op>, item: WorkItem, result: PropertyResult, facts: LiveDeployFacts): PropertyResult {
   const annotated: PropertyResult = { ...result, liveDeploy: facts, notes: [...describeLiveDeploy(facts), ...(result.notes ?? [])] };
+  // a live deploy none of whose runs could be judged proved nothing: it is not a pass
+  if (result.ok && facts.unjudged && facts.unjudged.runs >= facts.runs) {
+    return { ...annotated, ok: false, counterexample: { steps: [], expected: 'runs of the live deploy the state differential can judge', actual: `none of ${facts.runs} run(s) could be judged: ${facts.unjudged.why}`, replay: commandFor('verify', context.config, { state: item.state.name, group: 'concurrency', property: result.name, seed: result.seed }) } };
+  }
   const max = context.config.maxWriterDeadlocks;
   const aborted = facts.writerDeadlocks + facts.writerCancellations;
   if (max === undefined || aborted <= max || !result.ok) return annotated;

@@ -8,6 +8,8 @@ import type { ConcurrentCase, Suite } from '../../suite.ts';
 import { checkRun, writerProgram } from '../writes/run-history.ts';
 import { openedReference, type ReferenceDatabase } from '../writes/reference-target.ts';
 import { checkAgainstReference } from '../../check/state-differential.ts';
+import type { GroupContext } from '../../run/group-context.ts';
+import { judgeLiveDeploy } from './live-differential.ts';
 import type { World } from '../../check/world.ts';
 import { FreshKeys } from '../writes/run-keys.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
@@ -21,6 +23,8 @@ export interface ConcurrentExecution extends Execution {
   /** The session that deployed the migration, in a live deploy. */
   deploySession?: number;
   verdict: HistoryVerdict;
+  /** Why the state differential could not judge this run of a live deploy. */
+  unjudged?: string;
 }
 
 export interface ConcurrentRunOptions<Op> {
@@ -32,6 +36,8 @@ export interface ConcurrentRunOptions<Op> {
   deploy?: MigrationPlan;
   /** The state's reference, when the suite's oracle is the state differential (not with a deploy). */
   reference?: { database: ReferenceDatabase<Op>; sessions: number };
+  /** With a deploy, when the suite's oracle is the state differential: the run is judged by a serial replay (see judgeLiveDeploy). */
+  live?: GroupContext<Op>;
 }
 
 /**
@@ -53,12 +59,16 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
   const events: HistoryEvent[] = await options.executor.run(programs, testCase.schedule);
   const actual = await target.finish(control, !deploy);
   const migration = deploySession === undefined ? undefined : { session: deploySession, statementSteps: statementSteps(programs[deploySession]!) };
-  const verdict = options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world, target.base.world, suite.invariant) : checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
+  const live = deploy && options.live ? await judgeLiveDeploy(options.live, target, { setupProgram, setup, events, programs, deploySession: deploySession!, actual: actual.world }) : undefined;
+  const verdict = live ? ('verdict' in live ? live.verdict : { ok: true, explored: 0, order: [], mismatches: [], inconclusive: false }) : options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world, target.base.world, suite.invariant) : checkRun({ state: target.state.name, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
     // a deploy may rewrite the rows it migrates (a backfill): only where no migration ran is every column of an untouched row compared
     ...(deploy ? {} : { images: { base: target.base.images, actual: actual.images } }) });
-  const mismatches: Mismatch[] = [...verdict.mismatches, ...deployProblems(events, deploySession)];
+  // under the state differential nothing says the writers' rows were valid: a deploy that failed
+  // on rows they committed (a class 23 error) is what a violating state shows, not judged here
+  const deployErrors = deployProblems(events, deploySession).filter((m) => !(options.live && m.error && (m.error.sqlstate.startsWith('23') || ABORTED_BY_WRITERS.has(m.error.sqlstate))));
+  const mismatches: Mismatch[] = [...verdict.mismatches, ...deployErrors];
   const problems = mismatches.map((m) => ({ property: options.property, expected: `${m.where}: ${m.expected}`, actual: m.actual, ...(m.error ? { error: m.error } : {}) }));
-  return { problems, labels: testCase.labels, programs, setup, events, deploySession, verdict };
+  return { problems, labels: testCase.labels, programs, setup, events, deploySession, verdict, ...(live && 'unjudged' in live ? { unjudged: live.unjudged } : {}) };
 }
 
 /** The same case, setup and schedule on the state's reference: what it did there is what the migrated state must do. */
@@ -71,6 +81,9 @@ async function sameAsReference<Op>(reference: NonNullable<ConcurrentRunOptions<O
   const expected = await target.opened.finish(executor.control);
   return checkAgainstReference({ events, reference: [...setup, ...run] as HistoryEvent[], actual, expected: expected.world, base, ...(invariant ? { invariant } : {}) });
 }
+
+/** A deploy the writers' own transactions deadlocked or held past a timeout (derived writes are not the application's: not judged). */
+const ABORTED_BY_WRITERS = new Set(['40P01', '55P03', '57014']);
 
 /** The program indices of the migration's own statements (what makes its schema take effect). */
 function statementSteps(program: Program<WriterStepMeta | MigrationStepMeta>): number[] {

@@ -40,6 +40,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
   const copy = new DeployCopy(bench.databases, probe, bench.migrator.chain.versionTable.name, property.maxSessions + 1);
   const waits: number[] = [];
   const aborts = { deadlocks: 0, cancellations: 0, runs: 0 };
+  const unjudged = { count: 0, reasons: new Map<string, number>() };
   let example: LiveDeployFacts['example'];
   let executed = 0;
   let failedBefore = false;
@@ -51,7 +52,11 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
     async execute(testCase) {
       const executor = await copy.executor();
       try {
-        const run = await runConcurrentCase({ suite: context.suite, property: LIVE_DEPLOY, target: probe, executor, deploy: plan }, testCase);
+        const run = await runConcurrentCase({ suite: context.suite, property: LIVE_DEPLOY, target: probe, executor, deploy: plan, ...(context.suite.oracle === 'state-differential' ? { live: context } : {}) }, testCase);
+        if (run.unjudged) {
+          unjudged.count++;
+          unjudged.reasons.set(run.unjudged, (unjudged.reasons.get(run.unjudged) ?? 0) + 1);
+        }
         const writers = run.events.filter((e) => e.session !== run.deploySession);
         waits.push(...writers.filter((e) => e.blockedBy.includes(run.deploySession!)).map(durationOf));
         const deadlocked = writers.filter((e) => e.outcome.kind === 'error' && e.outcome.sqlstate === '40P01');
@@ -89,6 +94,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
       writerCancellations: aborts.cancellations,
       runsWithAborts: aborts.runs,
       ...(example ? { example } : {}),
+      ...(unjudged.count ? { unjudged: { runs: unjudged.count, why: [...unjudged.reasons].map(([why, n]) => `${n}: ${why}`).join('; ') } } : {}),
     }),
     async close() {
       await copy.close();
@@ -107,6 +113,7 @@ export function describeLiveDeploy(facts: LiveDeployFacts): string[] {
       : `live deploy of ${revisions}: writers waited on the migration's lock ${facts.lockWaits.count} time(s), max ${facts.lockWaits.maxMs.toFixed(1)} ms, total ${facts.lockWaits.totalMs.toFixed(1)} ms`,
     `live deploy: writers deadlocked ${facts.writerDeadlocks} time(s) and were cancelled ${facts.writerCancellations} time(s), in ${facts.runsWithAborts} of ${facts.runs} run(s)`,
   ];
+  if (facts.unjudged) lines.push(`live deploy: ${facts.unjudged.runs} of ${facts.runs} run(s) not judged by the state differential (${facts.unjudged.why})`);
   if (facts.example) {
     lines.push(`  e.g. run --path ${facts.example.path}: ${facts.example.aborted.join('; ')}`, ...facts.example.steps.map((step) => `    ${step}`));
   }
