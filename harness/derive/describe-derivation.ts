@@ -16,6 +16,8 @@ export function describeDerivation(derivation: Derivation, ms: number): string[]
   const interrupted = suite.states.filter((s) => s.name.startsWith('killed-after-')).length;
   lines.push(`  derived states (${suite.states.length}): ${suite.states.filter((s) => !s.name.startsWith('killed-after-')).map((s) => `${s.name} (${s.expect})`).join(', ')}`);
   lines.push(`  interrupted-deploy states: ${interrupted}${interrupted === 0 && interruptions.length === 0 ? ' (the runner sends the pending revisions so that no kill leaves part of them)' : ''}`);
+  const deploys = suite.concurrency?.deployStates ?? [];
+  if (deploys.length) lines.push(`  live deploy from: ${deploys.join(', ')}`);
   for (const note of derivation.notes) lines.push(`  note: ${note}`);
   return lines;
 }
