@@ -101,13 +101,13 @@ export function derivedOperation(tables: readonly WrittenTable[]): fc.Arbitrary<
   return choices.length ? fc.oneof(...choices) : undefined;
 }
 
-/** Two sessions, each a few writes, alone or in a transaction, on a generated schedule. */
+/** Two sessions, each a few writes, alone or in a transaction, on a generated schedule (index 2 is the deploying session in a live deploy). */
 export function derivedCases(operation: fc.Arbitrary<DerivedOp>): fc.Arbitrary<ConcurrentCase<DerivedOp>> {
   const session = fc.record({ ops: fc.array(operation, { minLength: 1, maxLength: 3 }), transaction: fc.boolean() }).map(({ ops, transaction }): CaseStep<DerivedOp>[] => {
     const steps = ops.map((op): CaseStep<DerivedOp> => ({ kind: 'op', op }));
     return transaction ? [{ kind: 'begin' }, ...steps, { kind: 'commit' }] : steps;
   });
-  return fc.record({ sessions: fc.array(session, { minLength: 2, maxLength: 2 }), schedule: fc.array(fc.nat({ max: 1 }), { maxLength: 12 }) }).map(({ sessions, schedule }) => ({
+  return fc.record({ sessions: fc.array(session, { minLength: 2, maxLength: 2 }), schedule: fc.array(fc.nat({ max: 2 }), { maxLength: 14 }) }).map(({ sessions, schedule }) => ({
     setup: [],
     sessions,
     labels: sessions.map((s) => `${s.filter((step) => step.kind === 'op').length} write(s)${s[0]?.kind === 'begin' ? ' in a transaction' : ''}`),

@@ -25,8 +25,10 @@ export type LiveJudgement = { verdict: HistoryVerdict } | { unjudged: string };
  * replay (as on the database before the migration, or on the one after it), and the live copy
  * must end with the reference's rows. A run the replay cannot stand for is not judged, and
  * says why: a deploy that commits in several steps (there is no reference for the schema in
- * between), a writer transaction open across the migration's commit, a writer the deploy
- * deadlocked or cancelled (counted apart), a migration that failed (its own failure).
+ * between), a writer transaction open across the migration's commit, a writer that waited on
+ * another writer (its statement read the snapshot it started with, which a serial replay does
+ * not reproduce), several writers released together by the migration's commit, a writer the deploy deadlocked or cancelled (counted apart), a migration that
+ * failed (its own failure).
  */
 export async function judgeLiveDeploy<Op>(context: GroupContext<Op>, probe: WriteTarget, run: { setupProgram: Program<WriterStepMeta>; setup: readonly HistoryEvent[]; events: readonly HistoryEvent[]; programs: readonly Program<WriterStepMeta | MigrationStepMeta>[]; deploySession: number; actual: World }): Promise<LiveJudgement> {
   const deploy = run.programs[run.deploySession]!;
@@ -38,6 +40,12 @@ export async function judgeLiveDeploy<Op>(context: GroupContext<Op>, probe: Writ
   if (failed || migration.length < deploy.steps.length) return { unjudged: 'the migration did not apply (reported as such)' };
   const writers = run.events.filter((e) => e.session !== run.deploySession);
   if (writers.some((e) => e.timedOut || (e.outcome.kind === 'error' && (e.outcome.sqlstate === '40P01' || e.outcome.sqlstate === '57014')))) return { unjudged: 'a writer was deadlocked or cancelled by the deploy (counted apart)' };
+  // a statement that waited on another writer's lock read with the snapshot it started with
+  // (READ COMMITTED): a serial replay cannot stand for it
+  if (writers.some((e) => e.blockedBy.some((session) => session !== run.deploySession))) return { unjudged: 'a writer waited on another writer (a serial replay cannot stand for the snapshot it read)' };
+  // statements the migration's commit released run at once: their order is not known
+  const released = writers.filter((e) => e.blockedBy.includes(run.deploySession));
+  if (released.length > 1) return { unjudged: `${released.length} writers were released together by the migration's commit (their order is not known)` };
   const committed = Math.max(...migration.map((e) => e.completed));
   const before = writers.filter((e) => e.completed < committed).sort((a, b) => a.completed - b.completed);
   const after = writers.filter((e) => e.completed > committed).sort((a, b) => a.completed - b.completed);
