@@ -84,6 +84,7 @@ export type CaseStep<Op> = { kind: 'op'; op: Op } | { kind: 'begin' } | { kind: 
 export interface ConcurrentCase<Op> {
   /** Operations run on their own before the schedule (rows the flows share). */
   setup: readonly Op[];
+  /** Each writer session's steps, in order (a `begin` … `commit` makes a transaction). */
   sessions: readonly (readonly CaseStep<Op>[])[];
   /** How people read each session's flow. */
   labels: readonly string[];
@@ -93,16 +94,21 @@ export interface ConcurrentCase<Op> {
 
 /** Random sequences of operations by one session, each checked against the model. */
 export interface WritesProperty<Op> {
+  /** The property's name in reports (`orders-agree-with-model`). */
   name: string;
+  /** The sequences, generated and shrunk by fast-check. */
   operations: fc.Arbitrary<readonly Op[]>;
 }
 
 /** Several sessions at once; in `deployStates` the migration is also deployed as one more session. */
 export interface ConcurrencyProperty<Op> {
+  /** The property's name in reports. */
   name: string;
+  /** The cases, generated and shrunk by fast-check. */
   cases: fc.Arbitrary<ConcurrentCase<Op>>;
   /** The most writer sessions a case uses. */
   maxSessions: number;
+  /** The states a live deploy starts from (the migration deployed among the writers); none: no live deploy. */
   deployStates: readonly string[];
 }
 
@@ -115,7 +121,14 @@ export interface ConcurrencyProperty<Op> {
  */
 export type Oracle = 'model' | 'state-differential';
 
+/**
+ * A suite: what a team declares about its chain and its domain. `Op` is the type of its
+ * operations (data that fast-check generates); `bind` turns one into SQL and a prediction.
+ * Write it in one file that default-exports `defineSuite({ … })`, and load it with
+ * `--suite path`; or let the harness derive one (`--suite auto`, a declaration).
+ */
 export interface Suite<Op = unknown> {
+  /** The suite's name in reports. */
   name: string;
   /** How writes are judged (default `model`). */
   oracle?: Oracle;
@@ -135,12 +148,17 @@ export interface Suite<Op = unknown> {
   migrationsDir: string;
   /** The revision verified by default; without it, the chain's last. */
   target?: string;
+  /** The starting states, each with what the migration must do from it. */
   states: StartingState[];
+  /** The tables its rows live in, read back after every run. */
   tables: readonly TableSpec[];
   /** An operation with this run's keys: its statement and its prediction. */
   bind(op: Op, run: RunContext): BoundOperation;
+  /** A row the domain forbids whatever the SQL says (e.g. an orphan): checked on every row a run wrote. */
   invariant?: Invariant;
+  /** One session's random sequences of operations. */
   writes?: WritesProperty<Op>;
+  /** Several sessions at once, and the live deploy. */
   concurrency?: ConcurrencyProperty<Op>;
 }
 

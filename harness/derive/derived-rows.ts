@@ -141,6 +141,7 @@ export async function searchRows(options: {
   const { client, migrator, to, random } = options;
   const candidatesPerTable = options.candidates ?? 60;
   const perConstraint = options.perConstraint ?? 3;
+  const validPerTable = KEPT_KEYS - perConstraint;
   const nest = migrator.canNestTo(to);
   const valid: RowInsert[] = [];
   const violators = new Map<string, RowInsert[]>();
@@ -156,6 +157,7 @@ export async function searchRows(options: {
       // the keys the states may hold, each given to one row (a violator's is kept from the valid rows)
       const keys = table.key.map((k) => (values.get(k) ?? []).slice(-KEPT_KEYS));
       let nextKey = 0;
+      let validIn = 0;
       const takeKey = () => (keys.length === 0 || keys.some((list) => list.length === 0) ? undefined : nextKey < keys[0]!.length ? keys.map((list) => list[nextKey % list.length]!) : undefined);
       for (const chosen of candidates(table, values, random, candidatesPerTable)) {
         const key = takeKey();
@@ -169,10 +171,14 @@ export async function searchRows(options: {
           await client.query('ROLLBACK TO SAVEPOINT ch_row');
           continue;
         }
-        const error = nest ? await migrationError(client, migrator, to, options.around.after) : onTarget ? await targetError(onTarget, row, table, options.target) : undefined;
+        const error = nest ? await migrationError(client, migrator, to, options.around.after) : onTarget ? await targetError(onTarget, row, table, options.target, validIn < validPerTable) : undefined;
         if (!error) {
-          valid.push(row);
-          nextKey++;
+          // enough valid rows: the table's last keys are kept for rows that violate something
+          if (validIn < validPerTable) {
+            valid.push(row);
+            validIn++;
+            nextKey++;
+          } else await client.query('ROLLBACK TO SAVEPOINT ch_row');
           continue;
         }
         await client.query('ROLLBACK TO SAVEPOINT ch_row');
@@ -207,8 +213,8 @@ async function migrationError(client: pg.ClientBase, migrator: Migrator, to: str
   return run.error?.outcome;
 }
 
-/** The row written to a database at the target (kept there when accepted): the error, if it is refused. */
-async function targetError(client: pg.ClientBase, row: RowInsert, table: TableFact, target: readonly TableFact[]): Promise<ServerError | undefined> {
+/** The row written to a database at the target (kept there when accepted and `keep`): the error, if it is refused. */
+async function targetError(client: pg.ClientBase, row: RowInsert, table: TableFact, target: readonly TableFact[], keep: boolean): Promise<ServerError | undefined> {
   const there = target.find((t) => t.name === table.name);
   if (!there) return undefined;
   const names = row.names.filter((name) => there.columns.some((c) => c.name === name && !c.generated));
@@ -216,7 +222,7 @@ async function targetError(client: pg.ClientBase, row: RowInsert, table: TableFa
   await client.query('SAVEPOINT ch_target_row');
   try {
     await client.query(sql);
-    await client.query('RELEASE SAVEPOINT ch_target_row');
+    await client.query(keep ? 'RELEASE SAVEPOINT ch_target_row' : 'ROLLBACK TO SAVEPOINT ch_target_row');
     return undefined;
   } catch (error) {
     await client.query('ROLLBACK TO SAVEPOINT ch_target_row');
