@@ -91,7 +91,8 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
 /** The SQL that hand-applies a constraint of the target, NOT VALID where PostgreSQL allows it; none for what cannot be hand-applied apart from its column (NOT NULL) or is already there. */
 function handApplied(found: FoundConstraint): { text: string; notValid: boolean } | undefined {
   const { fact } = found;
-  if (fact.kind === 'not null' || fact.kind === 'primary key' || found.how === 'VALIDATE CONSTRAINT' || found.how === 'validated') return undefined;
+  // a constraint the previous revision already has (replaced or validated by the target) is in every state already
+  if (fact.kind === 'not null' || fact.kind === 'primary key' || ['VALIDATE CONSTRAINT', 'validated', 'replaced'].includes(found.how)) return undefined;
   if (fact.definition.startsWith('CREATE UNIQUE INDEX')) return { text: fact.definition, notValid: false };
   const notValid = fact.kind === 'check' || fact.kind === 'foreign key';
   return { text: `ALTER TABLE ${found.table} ADD CONSTRAINT ${quoteIdent(fact.name)} ${fact.definition.replace(/\s+NOT VALID$/, '')}${notValid ? ' NOT VALID' : ''}`, notValid };

@@ -39,7 +39,13 @@ export function foundConstraints(statements: readonly SqlStatement[], target: re
       return site.column ? c.columns.includes(site.column) : true;
     });
     const how = site.statement.kind === 'IndexStmt' ? 'CREATE UNIQUE INDEX' : kind === 'not null' && !site.name ? 'NOT NULL' : 'ADD CONSTRAINT';
-    for (const fact of matches) if (!previous || found.has(`${table.name}/${fact.name}`)) found.set(`${table.name}/${fact.name}`, { table: table.name, fact, how });
+    for (const fact of matches) {
+      const id = `${table.name}/${fact.name}`;
+      const seen = found.get(id);
+      // the catalog's word (replaced, validated) wins over how the statement reads
+      if (!previous) found.set(id, { table: table.name, fact, how });
+      else if (seen && seen.how === 'new in the catalog') found.set(id, { ...seen, how });
+    }
   }
   for (const statement of statements) {
     const body = (statement.tree as { AlterTableStmt?: { relation?: { relname?: string; schemaname?: string }; cmds?: { AlterTableCmd?: { subtype?: string; name?: string } }[] } } | undefined)?.AlterTableStmt;
