@@ -24,7 +24,7 @@ describe(`a state that cannot be built is that state's result (seed ${SEED})`, (
     const migrationsDir = chainWithTarget('ALTER TABLE orders ADD CONSTRAINT orders_total_nonnegative CHECK (total > 5);\nALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE RESTRICT;\n');
     const suite = { ...shop, states: shop.states.map((s) => (s.name === 'already-migrated' ? { ...s, steps: [...s.steps.slice(0, -1), generatedRows('an order of total 0', fc.constant({ sql: ["INSERT INTO customers (id, name) VALUES ('00000000-0000-4000-c000-000000000009', 'c'); INSERT INTO orders (id, customer_id, total) VALUES ('00000000-0000-4000-d000-000000000009', '00000000-0000-4000-c000-000000000009', 0)"], summary: ['an order of total 0'] }))] } : s)) };
     const report = await verify(suite, testConfig(suite, { migrationsDir, runs: 5 }));
-    expect(report.states.map((s) => s.name)).toEqual(['fresh', 'clean', 'orphans', 'negative', 'already-migrated', 'stamped-not-run']);
+    expect(report.states.map((s) => s.name)).toEqual(['fresh', 'clean', 'orphans', 'negative', 'already-migrated', 'stamped-not-run', 'hand-applied-orders-total-nonnegative', 'hand-applied-orders-customer-fk']);
     const state = report.states.find((s) => s.name === 'already-migrated')!;
     const builds = state.properties.find((p) => p.name === 'state-builds')!;
     expect(builds.ok).toBe(false);
@@ -47,7 +47,8 @@ describe(`a state that cannot be built is that state's result (seed ${SEED})`, (
     const badRows: StartingState = { name: 'bad-rows', story: 'A state whose generated rows are wrong.', expect: 'converge', steps: [migratedToBeforeTarget(), generatedRows('rows of a table that does not exist', fc.constant({ sql: ['INSERT INTO shoppers (id) VALUES (1)'], summary: ['a shopper'] }))] };
     const suite = { ...shop, states: [shop.states[0]!, typo, badRows] };
     const report = await verify(suite, testConfig(suite, { runs: 5 }));
-    expect(report.states.map((s) => [s.name, s.properties.every((p) => p.ok), s.setupError !== undefined])).toEqual([['fresh', true, false], ['typo', true, true], ['bad-rows', true, true]]);
+    // (the derived hand-applied states start from bad-rows' rows, and cannot be built either)
+    expect(report.states.map((s) => [s.name, s.properties.every((p) => p.ok), s.setupError !== undefined])).toEqual([['fresh', true, false], ['typo', true, true], ['bad-rows', true, true], ['hand-applied-orders-total-nonnegative', true, true], ['hand-applied-orders-customer-fk', true, true]]);
     expect(report.states[1]!.setupError).toMatch(/state typo, step "a fixture with a typo": relation "customer" does not exist/);
     expect(report.states[2]!.setupError).toMatch(/state bad-rows, step "rows of a table that does not exist": relation "shoppers" does not exist/);
     expect(report.states[2]!.properties).toEqual([]);
@@ -55,6 +56,6 @@ describe(`a state that cannot be built is that state's result (seed ${SEED})`, (
     expect(exitCodeOf(report)).toBe(2);
     const text = formatConsoleReport(report);
     expect(text).toMatch(/setup error \(the suite's, not the migration's\): state typo/);
-    expect(text).toMatch(/^FAILED: .*; 2 state\(s\) could not be built by the suite's own setup/m);
+    expect(text).toMatch(/^FAILED: .*; 4 state\(s\) could not be built by the suite's own setup/m);
   });
 });

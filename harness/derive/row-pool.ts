@@ -3,6 +3,9 @@ import { outcomeOfError } from '../sessions/index.ts';
 import { candidateValues, seededRandom } from './derived-rows.ts';
 import type { ColumnValues } from './column-values.ts';
 import type { TableFact } from './schema-facts.ts';
+import { predicateOf } from './column-values.ts';
+import { analyseFragment } from '../mutate/predicate-fragment.ts';
+import type { Node } from '../mutate/predicate-mutants.ts';
 
 /** A row the writes insert as it is (its key drawn as any insert's), one of a kind. */
 export interface PooledRow {
@@ -75,7 +78,15 @@ const MAX_COMBINATIONS = 1500;
 function readCombinations(table: TableFact, values: ColumnValues, rule: string | undefined, random: () => number): Map<string, string>[] {
   const texts = [...table.constraints.filter((c) => c.kind === 'check').map((c) => c.definition), ...(rule ? [rule] : [])];
   const read = table.columns.filter((c) => !c.generated && !table.key.includes(c.name) && (values.get(c.name)?.length ?? 0) > 0 && texts.some((text) => new RegExp(`\\b${c.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text)));
-  const sizes = read.map((c) => values.get(c.name)!.length);
+  // a column the predicates only test for NULL needs NULL and one value, not all of them
+  const predicates = texts.map((text) => predicateOf(text.startsWith('CHECK') ? text : `CHECK (${text})`)).filter((node): node is Node => node !== undefined);
+  const fragment = predicates.length === texts.length ? analyseFragment(predicates) : undefined;
+  const choices = (column: string) => {
+    const list = values.get(column)!;
+    if (!fragment?.inside || !fragment.columns.get(column)?.nullTestsOnly) return list;
+    return [...list.filter((v) => v.startsWith('NULL')).slice(0, 1), ...list.filter((v) => !v.startsWith('NULL')).slice(0, 1)];
+  };
+  const sizes = read.map((c) => choices(c.name).length);
   const total = sizes.reduce((a, b) => a * b, 1);
   const count = Math.min(total, MAX_COMBINATIONS);
   const combinations: Map<string, string>[] = [];
@@ -83,7 +94,7 @@ function readCombinations(table: TableFact, values: ColumnValues, rule: string |
     let index = total > MAX_COMBINATIONS ? Math.floor(random() * total) : n;
     const row = new Map<string, string>();
     read.forEach((column, c) => {
-      row.set(column.name, values.get(column.name)![index % sizes[c]!]!);
+      row.set(column.name, choices(column.name)[index % sizes[c]!]!);
       index = Math.floor(index / sizes[c]!);
     });
     combinations.push(row);

@@ -3,6 +3,7 @@ import { SetupError } from '../errors.ts';
 import { Chain, defaultRunner, Migrator } from '../migrate/index.ts';
 import { chooseProvider, withClient, ScratchDatabases, type PostgresServer } from '../postgres/index.ts';
 import { interruptedStates } from '../states/interrupted-states.ts';
+import { handAppliedStates } from '../states/hand-applied-states.ts';
 import { StateTemplates, type StartingState, type TemplateResult } from '../states/index.ts';
 import type { ServerError } from '../sessions/index.ts';
 import type { Suite } from '../suite.ts';
@@ -56,7 +57,9 @@ export async function planRun<Op>(suite: Suite<Op>, config: RunConfig): Promise<
   const migrator = new Migrator(chain, config.runner ?? defaultRunner(chain.format));
   const anchor = suiteTarget ?? to;
   // where the runner leaves part of a deploy committed, the deploy killed there is a state too
-  return { migrator, to, anchor, states: selectStates([...suite.states, ...interruptedStates(suite.states, migrator, anchor, to)], config.states) };
+  // and so is the target's constraint hand-applied NOT VALID beforehand (when the target is what is deployed)
+  const derived = [...interruptedStates(suite.states, migrator, anchor, to), ...(to === anchor ? handAppliedStates(suite.states, migrator, anchor) : [])];
+  return { migrator, to, anchor, states: selectStates([...suite.states, ...derived], config.states) };
 }
 
 export function selectStates(all: readonly StartingState[], names?: readonly string[]): StartingState[] {
