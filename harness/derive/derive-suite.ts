@@ -11,7 +11,7 @@ import { columnValues, type ColumnValues } from './column-values.ts';
 import { bindDerived, derivedCases, derivedOperation, type DerivedOp, type WrittenTable } from './derived-operations.ts';
 import { searchRows, seededRandom, type RowSearch } from './derived-rows.ts';
 import { derivedStates, type DeclaredDrift, type FoundConstraint } from './derived-states.ts';
-import { checkOf, foundConstraints, involvedTables, mentions, notValidAround, parentsFirst, withDeclared } from './found-constraints.ts';
+import { checkOf, foundConstraints, involvedTables, lastPart, mentions, notValidAround, parentsFirst, withDeclared } from './found-constraints.ts';
 import { readSchemaFacts, type TableFact } from './schema-facts.ts';
 import { rowPool, type PooledRow } from './row-pool.ts';
 import pgLib from 'pg';
@@ -106,9 +106,14 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
   }
 }
 
-/** A table's domain rule when it is SQL (by its name as written, schema-qualified or not). */
+/** A table's domain rule, by its name as written, schema-qualified or not. */
+function ruleFor(rules: Declaration['rules'], table: string): NonNullable<Declaration['rules']>[string] | undefined {
+  return Object.entries(rules ?? {}).find(([name]) => name === table || lastPart(name) === lastPart(table))?.[1];
+}
+
+/** A table's domain rule when it is SQL. */
 function sqlRuleOf(rules: Declaration['rules'], table: string): string | undefined {
-  const rule = Object.entries(rules ?? {}).find(([name]) => name === table || name.split('.').at(-1) === table.split('.').at(-1))?.[1];
+  const rule = ruleFor(rules, table);
   return typeof rule === 'string' ? rule : undefined;
 }
 
@@ -124,7 +129,7 @@ async function migrated(databases: ScratchDatabases, migrator: Migrator, revisio
 function suiteOf(options: DeriveOptions, to: string, facts: readonly TableFact[], written: readonly WrittenTable[], states: Suite['states'], name?: string, live = true): Suite<DerivedOp> {
   const operation = derivedOperation(written);
   const rules = options.rules ?? {};
-  const ruleOf = (table: string) => Object.entries(rules).find(([name]) => name === table || name.split('.').at(-1) === table.split('.').at(-1))?.[1];
+  const ruleOf = (table: string) => ruleFor(rules, table);
   const tables: TableSpec[] = facts.map((table) => {
     const rule = ruleOf(table.name);
     return {

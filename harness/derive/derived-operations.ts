@@ -4,6 +4,7 @@ import type { BoundOperation, CaseStep, ConcurrentCase, RunContext } from '../su
 import type { ColumnValues } from './column-values.ts';
 import { shortValue } from './derived-rows.ts';
 import type { TableFact } from './schema-facts.ts';
+import { keyText } from '../groups/writes/table-rows.ts';
 import type { PooledRow } from './row-pool.ts';
 
 /**
@@ -25,7 +26,6 @@ export interface WrittenTable {
 
 const labelOf = (table: string) => table.replace(/[^A-Za-z0-9_]+/g, '_');
 
-const whereKey = (table: TableFact, alias: string) => (table.key.length === 1 ? `(${alias}.${pg.escapeIdentifier(table.key[0]!)})::text` : `ROW(${table.key.map((k) => `${alias}.${pg.escapeIdentifier(k)}`).join(', ')})::text`);
 
 /** An operation with the run's rows: what it sends. The state differential judges it, so there is no prediction. */
 export function bindDerived(op: DerivedOp, run: RunContext, tables: readonly WrittenTable[]): BoundOperation {
@@ -52,7 +52,7 @@ function rowOf(op: Extract<DerivedOp, { row: number }>, run: RunContext, tables:
   const existing = run.base.rows(table.name);
   if (!op.byKey && existing.length > 0) {
     const [key] = existing[op.row % existing.length]!;
-    return { where: `${whereKey(table, 'x')} = ${pg.escapeLiteral(key)}`, name: key };
+    return { where: `${keyText({ name: table.name, key: table.key.map((k) => pg.escapeIdentifier(k)), columns: {} }, 'x')} = ${pg.escapeLiteral(key)}`, name: key };
   }
   const keys = table.key.map((k) => tables.find((t) => t.fact === table)!.values.get(k) ?? []);
   if (keys.some((list) => list.length === 0)) return { where: 'false', name: 'none' };

@@ -5,7 +5,8 @@ import type { ColumnValues } from './column-values.ts';
 import type { DeclaredDrift, FoundConstraint } from './derived-states.ts';
 import type { TableFact } from './schema-facts.ts';
 
-const lastPart = (name: string) => name.split('.').at(-1)!.replace(/^"|"$/g, '');
+/** A name's last part, unquoted: `shop.orders` → `orders`. */
+export const lastPart = (name: string) => name.split('.').at(-1)!.replace(/^"|"$/g, '');
 
 /**
  * The constraints the target revision adds or replaces (wherever it writes them: ADD

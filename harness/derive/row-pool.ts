@@ -1,6 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { outcomeOfError } from '../sessions/index.ts';
-import { candidateValues, seededRandom } from './derived-rows.ts';
+import { candidateValues, insertOf, seededRandom } from './derived-rows.ts';
 import type { ColumnValues } from './column-values.ts';
 import type { TableFact } from './schema-facts.ts';
 import { predicateOf } from './column-values.ts';
@@ -42,7 +42,7 @@ export async function rowPool(client: pg.ClientBase, table: TableFact, values: C
       let verdict = 'accepted';
       await client.query('SAVEPOINT ch_pool');
       try {
-        await client.query(`INSERT INTO ${table.name} (${names.map((n) => `"${n.replace(/"/g, '""')}"`).join(', ')}) OVERRIDING SYSTEM VALUE VALUES (${keyed.join(', ')})`);
+        await client.query(insertOf(table, names, keyed).sql);
       } catch (error) {
         const outcome = outcomeOfError(error);
         verdict = outcome.kind === 'error' ? `refused ${outcome.sqlstate} ${outcome.constraint ?? outcome.column ?? ''}` : 'accepted';
@@ -52,7 +52,7 @@ export async function rowPool(client: pg.ClientBase, table: TableFact, values: C
       let allowed = 'no rule';
       if (rule) {
         const evaluated = await client
-          .query<{ ok: boolean | null }>(`SELECT (${rule}) IS NOT FALSE AS ok FROM (SELECT ${keyed.map((v, c) => `${v} AS "${names[c]!.replace(/"/g, '""')}"`).join(', ')}) AS row`)
+          .query<{ ok: boolean | null }>(`SELECT (${rule}) IS NOT FALSE AS ok FROM (SELECT ${keyed.map((v, c) => `${v} AS ${pg.escapeIdentifier(names[c]!)}`).join(', ')}) AS row`)
           .then((r) => String(r.rows[0]?.ok), () => 'unknown');
         await client.query('ROLLBACK TO SAVEPOINT ch_pool').catch(() => undefined);
         allowed = evaluated === 'true' ? 'allowed' : evaluated === 'false' ? 'forbidden' : 'unknown';

@@ -1,7 +1,7 @@
 import { constraintSites, at } from '../mutate/constraint-sites.ts';
 import { show, type Node } from '../mutate/predicate-mutants.ts';
 import type { Migrator } from '../migrate/index.ts';
-import { runSql, type StartingState } from './starting-state.ts';
+import { plainStatesAtPrevious, runSql, type StartingState } from './starting-state.ts';
 
 /**
  * A hand-written suite's derived states: each named CHECK or FOREIGN KEY the target revision
@@ -14,8 +14,7 @@ import { runSql, type StartingState } from './starting-state.ts';
 export function handAppliedStates(states: readonly StartingState[], migrator: Migrator, anchor: string): StartingState[] {
   if (states.some((state) => state.name.startsWith('hand-applied-'))) return [];
   const target = migrator.chain.get(anchor);
-  const before = (ref: unknown) => typeof ref === 'object' && ref !== null && (ref as { relative?: string }).relative === 'before-target';
-  const base = states.find((state) => state.expect === 'converge' && state.steps[0]?.kind === 'migrate' && before(state.steps[0].to) && state.steps.slice(1).every((step) => step.kind === 'rows') && state.steps.length > 1);
+  const base = plainStatesAtPrevious(states).find((state) => state.steps.length > 1);
   if (!base) return [];
   const seen = new Set<string>();
   return constraintSites(target.statements).flatMap((site): StartingState[] => {

@@ -1,5 +1,5 @@
 import { target, interruptionPoints, planProgram, type Migrator } from '../migrate/index.ts';
-import { interruptedDeploy, migratedToBeforeTarget, type StartingState } from './starting-state.ts';
+import { interruptedDeploy, migratedToBeforeTarget, plainStatesAtPrevious, type StartingState } from './starting-state.ts';
 
 /**
  * The interrupted deploys of a hand-written suite: where its runner does not send the pending
@@ -19,8 +19,7 @@ export function interruptedStates(states: readonly StartingState[], migrator: Mi
   const applied = new Set(chain.upTo(previous).map((m) => m.revision));
   const points = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps);
   if (points.length === 0) return [];
-  const before = (ref: unknown) => typeof ref === 'object' && ref !== null && (ref as { relative?: string }).relative === 'before-target';
-  const base = states.find((state) => state.expect === 'converge' && state.steps[0]?.kind === 'migrate' && (before(state.steps[0].to) || state.steps[0].to === previous) && state.steps.slice(1).every((step) => step.kind === 'rows'));
+  const base = plainStatesAtPrevious(states, previous)[0];
   const steps = base ? base.steps : [migratedToBeforeTarget()];
   return points.map((point) => ({
     name: `killed-after-${point.step.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,

@@ -92,6 +92,16 @@ export function interruptedDeploy(to: RevisionRef, after: number, label: string)
   return { kind: 'interrupted', to, after, label };
 }
 
+/**
+ * The suite's states that converge from the revision before the target with nothing but
+ * generated rows after it (the derived states start from one): the first step migrates to
+ * "the revision before the target", or to `previous` by name when given.
+ */
+export function plainStatesAtPrevious(states: readonly StartingState[], previous?: string): StartingState[] {
+  const atPrevious = (to: RevisionRef) => (typeof to === 'string' ? to === previous : to.relative === 'before-target');
+  return states.filter((state) => state.expect === 'converge' && state.steps[0]?.kind === 'migrate' && atPrevious(state.steps[0].to) && state.steps.slice(1).every((step) => step.kind === 'rows'));
+}
+
 /** The steps a template holds: everything before the first generated rows. */
 export function templateSteps(state: StartingState): StateStep[] {
   const firstRows = state.steps.findIndex((step) => step.kind === 'rows');

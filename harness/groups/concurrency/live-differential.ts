@@ -8,7 +8,7 @@ import type { GroupContext } from '../../run/group-context.ts';
 import { outcomeOf, outcomeOfError, queryOf, type Program, type StepOutcome } from '../../sessions/index.ts';
 import type { WriterStepMeta } from '../../check/model.ts';
 import { readBackStatement, readBaseRows, rowsToWorld } from '../writes/table-rows.ts';
-import { ReferenceRefusal, writeRows } from '../writes/reference-target.ts';
+import { ReferenceRefusal, referenceState, refusalVerdict, writeRows } from '../writes/reference-target.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
 import type { World } from '../../check/world.ts';
 
@@ -57,7 +57,7 @@ export async function judgeLiveDeploy<Op>(context: GroupContext<Op>, probe: Writ
 
   const { bench, suite } = context;
   const copy = await bench.templates.clone(probe.state, probe.history, `replay_${probe.state.name}`);
-  const reference = await bench.templates.cloneWithoutHistory({ name: 'reference', story: `the chain from an empty database up to ${bench.to}`, expect: 'converge', steps: [{ kind: 'migrate', to: bench.to }] }, `replay_reference_${probe.state.name}`);
+  const reference = await bench.templates.cloneWithoutHistory(referenceState(bench.to), `replay_reference_${probe.state.name}`);
   const sessions = writers.length ? Math.max(...writers.map((e) => e.session)) + 1 : 0;
   try {
     const replayed: HistoryEvent[] = [];
@@ -77,7 +77,7 @@ export async function judgeLiveDeploy<Op>(context: GroupContext<Op>, probe: Writ
       await withClient(bench.templates.connectionConfig(reference.name), (client) => writeRows(client, suite.tables, rows));
     } catch (error) {
       if (!(error instanceof ReferenceRefusal)) throw error;
-      return { verdict: { ok: false, explored: 0, order: [], inconclusive: false, mismatches: [{ where: 'the reference', expected: 'the reference to hold the rows the migrated copy holds when the migration commits', actual: error.message, error: error.error }] } };
+      return { verdict: refusalVerdict(error, 'the reference to hold the rows the migrated copy holds when the migration commits') };
     }
     const expected = await onDatabase(bench.templates.connectionConfig(reference.name), sessions, async (clients) => {
       for (const event of after) replayed.push({ ...event, outcome: await send(clients[event.session]!, event) });

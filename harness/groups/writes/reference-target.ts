@@ -25,8 +25,17 @@ export class ReferenceRefusal extends Error {
  * their schema, never in their data.
  */
 export function openReference<Op>(context: GroupContext<Op>, of: WriteTarget): Promise<WriteTarget> {
-  const reference: StartingState = { name: 'reference', story: `the chain from an empty database up to ${context.bench.to}`, expect: 'converge', steps: [{ kind: 'migrate', to: context.bench.to }] };
-  return WriteTarget.open(context, reference, [], { migrate: false, label: `reference_${of.state.name}`, fill: (client) => writeRows(client, context.suite.tables, of.base) });
+  return WriteTarget.open(context, referenceState(context.bench.to), [], { migrate: false, label: `reference_${of.state.name}`, fill: (client) => writeRows(client, context.suite.tables, of.base) });
+}
+
+/** The reference as a state: the chain from an empty database up to `to` (one template, whoever clones it). */
+export function referenceState(to: string): StartingState {
+  return { name: 'reference', story: `the chain from an empty database up to ${to}`, expect: 'converge', steps: [{ kind: 'migrate', to }] };
+}
+
+/** The verdict of a run whose reference refuses the rows it was to hold. */
+export function refusalVerdict(refusal: ReferenceRefusal, expected: string): HistoryVerdict {
+  return { ok: false, explored: 0, order: [], inconclusive: false, mismatches: [{ where: 'the reference', expected, actual: refusal.message, error: refusal.error }] };
 }
 
 /** Writes a state's rows (every column, as `to_jsonb` printed them) into the same tables of another database. */
@@ -96,6 +105,6 @@ export async function openedReference<Op>(reference: ReferenceDatabase<Op>): Pro
     return { opened: await reference.target() };
   } catch (error) {
     if (!(error instanceof ReferenceRefusal)) throw error;
-    return { refused: { ok: false, explored: 0, order: [], inconclusive: false, mismatches: [{ where: 'the reference', expected: 'the reference to hold the rows the migrated state holds', actual: error.message, error: error.error }] } };
+    return { refused: refusalVerdict(error, 'the reference to hold the rows the migrated state holds') };
   }
 }

@@ -45,7 +45,7 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
       const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
       return { problems, events, verdict };
     },
-    describe: (_operations, run, problem) => describeWrites(run, problem, reference ? 'as on the reference' : 'as the model predicted'),
+    describe: (_operations, run, problem) => describeWrites(run, problem, reference !== undefined),
     size: (run) => failureDepth(run),
   };
 }
@@ -62,8 +62,6 @@ async function sameAsReference<Op>(reference: ReferenceDatabase<Op>, program: Pr
   return checkAgainstReference({ events, reference: expected, actual, expected: (await target.opened.finish(client)).world, base, ...(invariant ? { invariant } : {}) });
 }
 
-const reference = (judged: string) => judged.includes('reference');
-
 /** Steps up to the one the model did not predict; every step when only the final rows are wrong. */
 function failureDepth(run: WritesExecution): number {
   const first = run.verdict.mismatches[0];
@@ -75,7 +73,8 @@ function failureDepth(run: WritesExecution): number {
   return steps + (bothRefused ? 0.5 : 0);
 }
 
-function describeWrites(run: WritesExecution, problem: { expected: string; actual: string; details?: string[] }, judged: string): Counterexample {
+function describeWrites(run: WritesExecution, problem: { expected: string; actual: string; details?: string[] }, differential: boolean): Counterexample {
+  const judged = differential ? 'as on the reference' : 'as the model predicted';
   const mismatch = run.verdict.mismatches[0]!;
   const atStep = mismatch.where !== 'final table' && mismatch.where !== 'the checker' && mismatch.where !== 'the reference';
   const explained = run.verdict.order.length;
@@ -84,7 +83,7 @@ function describeWrites(run: WritesExecution, problem: { expected: string; actua
   const cut = run.events.length - shown.length;
   return {
     steps: shown.map((event) => event.step.meta!.kind === 'writer' ? event.step.meta!.label : event.step.name),
-    expected: atStep ? mismatch.expected : mismatch.where === 'final table' ? (reference(judged) ? 'the final table to equal the reference\'s, with no row the domain rule (if declared) forbids' : 'the final table to equal the model, with no row the domain forbids') : mismatch.expected,
+    expected: atStep ? mismatch.expected : mismatch.where === 'final table' ? (differential ? 'the final table to equal the reference\'s, with no row the domain rule (if declared) forbids' : 'the final table to equal the model, with no row the domain forbids') : mismatch.expected,
     actual: problem.actual,
     sql: shown.map((event, index) => {
       const note = index < explained ? `${judged}: ${formatActual(event.outcome)}` : index === explained && atStep ? `expected ${mismatch.expected}, actual ${formatActual(event.outcome)}` : `actual ${formatActual(event.outcome)}`;
