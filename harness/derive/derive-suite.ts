@@ -11,7 +11,7 @@ import { columnValues, type ColumnValues } from './column-values.ts';
 import { bindDerived, derivedCases, derivedOperation, type DerivedOp, type WrittenTable } from './derived-operations.ts';
 import { searchRows, seededRandom, type RowSearch } from './derived-rows.ts';
 import { derivedStates, type DeclaredDrift, type FoundConstraint } from './derived-states.ts';
-import { checkOf, foundConstraints, involvedTables, lastPart, mentions, notValidAround, parentsFirst, withDeclared } from './found-constraints.ts';
+import { checkOf, foundConstraints, involvedTables, lastPart, mentions, notValidAround, tablesParentsFirst, withDeclared } from './found-constraints.ts';
 import { readSchemaFacts, type TableFact } from './schema-facts.ts';
 import { rowPool, type PooledRow } from './row-pool.ts';
 import pgLib from 'pg';
@@ -84,7 +84,7 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
     let around = { before: [] as string[], after: [] as string[] };
     if (previousDb && prevFacts && previous) {
       rows = await withClient(databases.server.connectionConfig(previousDb), (client) => withClient(databases.server.connectionConfig(target.database), async (targetClient) => {
-        const prevInvolved = parentsFirst(prevFacts.filter((t) => involved.some((i) => i.name === t.name)));
+        const prevInvolved = tablesParentsFirst(prevFacts.filter((t) => involved.some((i) => i.name === t.name)));
         around = notValidAround(prevInvolved);
         const prevValues = new Map<string, ColumnValues>();
         for (const table of prevInvolved) prevValues.set(table.name, withDeclared(await columnValues(client, table, checksOf(table, prevFacts), prevFacts), table, options.values));

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parentsFirst } from '../catalog/parents-first.ts';
 import { constraintSites } from '../mutate/constraint-sites.ts';
 import type { SqlStatement } from '../migrate/index.ts';
 import type { ColumnValues } from './column-values.ts';
@@ -87,23 +88,12 @@ export function involvedTables(found: readonly FoundConstraint[], drift: readonl
     for (const fk of table.foreignKeys) names.add(fk.parent);
     for (const other of facts) if (other.foreignKeys.some((fk) => fk.parent === name)) names.add(other.name);
   }
-  return parentsFirst(facts.filter((t) => names.has(t.name)));
+  return tablesParentsFirst(facts.filter((t) => names.has(t.name)));
 }
 
 /** Tables ordered so that a table comes after those its foreign keys reference. */
-export function parentsFirst(tables: readonly TableFact[]): TableFact[] {
-  const ordered: TableFact[] = [];
-  const visit = (table: TableFact, path: Set<string>) => {
-    if (ordered.includes(table) || path.has(table.name)) return;
-    path.add(table.name);
-    for (const fk of table.foreignKeys) {
-      const parent = tables.find((t) => t.name === fk.parent);
-      if (parent) visit(parent, path);
-    }
-    ordered.push(table);
-  };
-  for (const table of tables) visit(table, new Set());
-  return ordered;
+export function tablesParentsFirst(tables: readonly TableFact[]): TableFact[] {
+  return parentsFirst(tables, (table) => tables.filter((t) => table.foreignKeys.some((fk) => fk.parent === t.name)));
 }
 
 /** Constraints that are NOT VALID before the target: old rows predate them, so they are dropped while the rows are written and put back after. */

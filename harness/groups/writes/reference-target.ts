@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parentsFirst } from '../../catalog/parents-first.ts';
 import type { HistoryVerdict } from '../../check/linearizability.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import { outcomeOfError, type ServerError } from '../../sessions/index.ts';
@@ -40,7 +41,7 @@ export function refusalVerdict(refusal: ReferenceRefusal, expected: string): His
 
 /** Writes a state's rows (every column, as `to_jsonb` printed them) into the same tables of another database. */
 export async function writeRows(client: pg.ClientBase, tables: readonly TableSpec[], base: BaseRows): Promise<void> {
-  for (const table of await parentsFirst(client, tables)) {
+  for (const table of await tablesParentsFirst(client, tables)) {
     const full = base.full.get(table.name);
     if (!full) continue;
     const columns = await client.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, [table.name]);
@@ -53,26 +54,12 @@ export async function writeRows(client: pg.ClientBase, tables: readonly TableSpe
   }
 }
 
-/** The tables ordered so that a table comes after those its foreign keys reference (a cycle keeps the suite's order). */
-async function parentsFirst(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<TableSpec[]> {
+/** The tables ordered so that a table comes after those its foreign keys reference, as the database's catalog says. */
+async function tablesParentsFirst(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<TableSpec[]> {
   const oids = await client.query<{ name: string; oid: number }>(`SELECT name, to_regclass(name)::oid::int AS oid FROM unnest($1::text[]) AS name`, [tables.map((t) => t.name)]);
   const oidOf = new Map(oids.rows.map((row) => [row.name, row.oid]));
   const edges = await client.query<{ child: number; parent: number }>(`SELECT conrelid::int AS child, confrelid::int AS parent FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`);
-  const parents = new Map<number, number[]>();
-  for (const edge of edges.rows) parents.set(edge.child, [...(parents.get(edge.child) ?? []), edge.parent]);
-  const ordered: TableSpec[] = [];
-  const visiting = new Set<string>();
-  const visit = (table: TableSpec) => {
-    if (ordered.includes(table) || visiting.has(table.name)) return;
-    visiting.add(table.name);
-    for (const parent of parents.get(oidOf.get(table.name)!) ?? []) {
-      const spec = tables.find((t) => oidOf.get(t.name) === parent);
-      if (spec) visit(spec);
-    }
-    ordered.push(table);
-  };
-  tables.forEach(visit);
-  return ordered;
+  return parentsFirst(tables, (table) => tables.filter((t) => edges.rows.some((edge) => edge.child === oidOf.get(table.name) && edge.parent === oidOf.get(t.name))));
 }
 
 /** A state's reference, opened on first use and kept for every run of the state; `close` drops it. */
