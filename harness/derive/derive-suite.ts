@@ -96,7 +96,9 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
     const states = derivedStates({ hasPrevious: rows !== undefined, found, rows: rows ?? { valid: [], violators: new Map(), underDrift: new Map(), how: '' }, around, interruptions, drift });
     const pools = new Map<string, PooledRow[]>();
     await withClient(databases.server.connectionConfig(target.database), async (client) => {
-      for (const table of involved) pools.set(table.name, await rowPool(client, table, values.get(table.name)!, sqlRuleOf(options.rules, table.name), options.seed));
+      // the rows the domain rule and each declared drift's CHECK tell apart are worth inserting whole
+      const predicates = (table: TableFact) => [sqlRuleOf(options.rules, table.name), ...drift.flatMap((d) => (mentions(d.sql, table.name) ? checkOf(d.sql) : []))].flatMap((text) => (text ? [text.replace(/^CHECK\s*\(([\s\S]*)\)$/i, '$1')] : []));
+      for (const table of involved) pools.set(table.name, await rowPool(client, table, values.get(table.name)!, predicates(table), options.seed));
     });
     const written: WrittenTable[] = involved.map((fact) => ({ fact, values: values.get(fact.name)!, pool: pools.get(fact.name)! }));
     if (interruptions.length > 0) notes.push('no live deploy: the runner commits the deploy in several steps, and the differential has no reference for the schema in between (the killed-after states stand for each step)');

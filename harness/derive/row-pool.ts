@@ -11,20 +11,21 @@ import type { Node } from '../mutate/predicate-mutants.ts';
 export interface PooledRow {
   columns: string[];
   values: string[];
-  /** What sets it apart: accepted by the target, or refused naming a constraint; allowed by the domain rule or not. */
+  /** What sets it apart: accepted by the target, or refused naming a constraint; what each predicate (the domain rule, a declared drift's CHECK) says of it. */
   kind: string;
 }
 
 /**
  * Rows worth inserting, one of each kind: random rows over the columns' values are written to
  * a database at the target (inside a transaction rolled back) and evaluated by the table's SQL
- * domain rule; for each outcome (accepted, refused by each constraint) crossed with the rule's
- * verdict, a few rows are kept. A random row meets a conjunction of several conditions rarely;
+ * predicates that may judge it elsewhere (the domain rule, the CHECKs of declared drift); for each
+ * outcome (accepted, refused by each constraint) crossed with the predicates' verdicts, a few
+ * rows are kept. A random row meets a conjunction of several conditions rarely;
  * drawing from these, the writes meet every constraint and the rule's edge often.
  */
-export async function rowPool(client: pg.ClientBase, table: TableFact, values: ColumnValues, rule: string | undefined, seed: number, tries = 300, perKind = 3): Promise<PooledRow[]> {
+export async function rowPool(client: pg.ClientBase, table: TableFact, values: ColumnValues, predicates: readonly string[], seed: number, tries = 300, perKind = 3): Promise<PooledRow[]> {
   const random = seededRandom(seed ^ 0x5bd1e995);
-  const combinations = readCombinations(table, values, rule, random);
+  const combinations = readCombinations(table, values, predicates, random);
   const kinds = new Map<string, PooledRow[]>();
   const keyValues = table.key.map((k) => values.get(k) ?? []);
   if (keyValues.some((list) => list.length === 0) && table.key.length > 0) return [];
@@ -49,15 +50,15 @@ export async function rowPool(client: pg.ClientBase, table: TableFact, values: C
       }
       await client.query('ROLLBACK TO SAVEPOINT ch_pool');
       if (verdict.startsWith('refused 23505')) continue;
-      let allowed = 'no rule';
-      if (rule) {
+      const judged: string[] = [];
+      for (const predicate of predicates) {
         const evaluated = await client
-          .query<{ ok: boolean | null }>(`SELECT (${rule}) IS NOT FALSE AS ok FROM (SELECT ${keyed.map((v, c) => `${v} AS ${pg.escapeIdentifier(names[c]!)}`).join(', ')}) AS row`)
+          .query<{ ok: boolean | null }>(`SELECT (${predicate}) IS NOT FALSE AS ok FROM (SELECT ${keyed.map((v, c) => `${v} AS ${pg.escapeIdentifier(names[c]!)}`).join(', ')}) AS row`)
           .then((r) => String(r.rows[0]?.ok), () => 'unknown');
         await client.query('ROLLBACK TO SAVEPOINT ch_pool').catch(() => undefined);
-        allowed = evaluated === 'true' ? 'allowed' : evaluated === 'false' ? 'forbidden' : 'unknown';
+        judged.push(evaluated === 'true' ? 'allowed' : evaluated === 'false' ? 'forbidden' : 'unknown');
       }
-      const kind = `${verdict}, ${allowed}`;
+      const kind = [verdict, ...judged].join(', ');
       const kept = kinds.get(kind) ?? [];
       if (kept.length < perKind) kinds.set(kind, [...kept, { columns, values: list, kind }]);
     }
@@ -71,16 +72,16 @@ export async function rowPool(client: pg.ClientBase, table: TableFact, values: C
 const MAX_COMBINATIONS = 1500;
 
 /**
- * Every combination of the values of the columns the table's CHECKs and the rule read (they are
+ * Every combination of the values of the columns the table's CHECKs and the predicates read (they are
  * the values that decide them: each part of their partition gets a row), or a sample of them
  * when there are too many.
  */
-function readCombinations(table: TableFact, values: ColumnValues, rule: string | undefined, random: () => number): Map<string, string>[] {
-  const texts = [...table.constraints.filter((c) => c.kind === 'check').map((c) => c.definition), ...(rule ? [rule] : [])];
+function readCombinations(table: TableFact, values: ColumnValues, predicates: readonly string[], random: () => number): Map<string, string>[] {
+  const texts = [...table.constraints.filter((c) => c.kind === 'check').map((c) => c.definition), ...predicates];
   const read = table.columns.filter((c) => !c.generated && !table.key.includes(c.name) && (values.get(c.name)?.length ?? 0) > 0 && texts.some((text) => new RegExp(`\\b${c.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text)));
   // a column the predicates only test for NULL needs NULL and one value, not all of them
-  const predicates = texts.map((text) => predicateOf(text.startsWith('CHECK') ? text : `CHECK (${text})`)).filter((node): node is Node => node !== undefined);
-  const fragment = predicates.length === texts.length ? analyseFragment(predicates) : undefined;
+  const parsed = texts.map((text) => predicateOf(text.startsWith('CHECK') ? text : `CHECK (${text})`)).filter((node): node is Node => node !== undefined);
+  const fragment = parsed.length === texts.length ? analyseFragment(parsed) : undefined;
   const choices = (column: string) => {
     const list = values.get(column)!;
     if (!fragment?.inside || !fragment.columns.get(column)?.nullTestsOnly) return list;
