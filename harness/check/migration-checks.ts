@@ -8,7 +8,7 @@ export const CHAIN_APPLIES = 'chain-applies-to-empty-database';
 /** Reported when a state cannot be built from the chain (its template, or with a history). */
 export const STATE_BUILDS = 'state-builds';
 
-export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'failed';
+export type MigrationOutcome = 'converged' | 'noop' | 'failed-atomically' | 'drift' | 'refused' | 'failed';
 
 export interface MigrationFailure {
   message: string;
@@ -48,6 +48,7 @@ export const ACCEPTED: Record<Expectation, readonly MigrationOutcome[]> = {
   noop: ['noop'],
   'fail-atomically': ['failed-atomically'],
   drift: ['drift'],
+  refuse: ['refused'],
 };
 
 /** What each expectation means, for counterexamples. */
@@ -56,6 +57,7 @@ export const EXPECTED: Record<Expectation, string> = {
   noop: 'noop (nothing applied, nothing changed)',
   'fail-atomically': 'failed-atomically (error names the constraint and counts the violating rows; catalog and data unchanged)',
   drift: 'drift (recorded as applied, catalog differs from the target)',
+  refuse: "refused (the tool's own check stops the deploy before anything is applied; catalog and data unchanged)",
 };
 
 /** What a migration that succeeds must do to the rows it finds: leave every one unchanged, or keep them (as many, contents free: a backfill). */
@@ -71,7 +73,7 @@ export interface MigrationCheck {
 export const MIGRATION_CHECKS: readonly MigrationCheck[] = [
   {
     name: 'outcome-as-expected',
-    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift'],
+    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift', 'refuse'],
     problem: (o, expect) => (ACCEPTED[expect].includes(o.outcome) ? undefined : `${o.outcome}${o.failure ? `: ${o.failure.message}` : ''}`),
   },
   {
@@ -81,7 +83,7 @@ export const MIGRATION_CHECKS: readonly MigrationCheck[] = [
   },
   {
     name: 'rows-preserved',
-    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift'],
+    appliesTo: ['converge', 'noop', 'fail-atomically', 'drift', 'refuse'],
     problem: (o, _expect, rows) => {
       const changes = rows === 'kept' ? o.dataChanges.filter((line) => !line.includes('row contents changed')) : o.dataChanges;
       return changes.length ? `pre-existing rows ${rows === 'kept' ? 'lost or added' : 'changed'}:\n${changes.join('\n')}` : undefined;

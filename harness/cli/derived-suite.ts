@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SetupError } from '../errors.ts';
 import { deriveSuite } from '../derive/derive-suite.ts';
 import { describeDerivation, withDeclaredStates } from '../derive/describe-derivation.ts';
-import type { RunnerName } from '../migrate/index.ts';
+import type { ChainFormat, RunnerName } from '../migrate/index.ts';
 import { chooseProvider, type PostgresServer, type ProviderChoice } from '../postgres/index.ts';
 import type { Suite } from '../suite.ts';
 import { loadSuiteSource, type SuiteSource } from './load-suite.ts';
@@ -14,6 +14,8 @@ export interface VerifyFlagsLike extends ProviderChoice {
   migrations?: string;
   to?: string;
   runner?: RunnerName;
+  format?: ChainFormat;
+  alembicIni?: string;
   seed?: number;
 }
 
@@ -22,13 +24,15 @@ export async function derivedSuite<F extends VerifyFlagsLike>(source: Exclude<Su
   // the seed picks the derived rows: a replay (same --seed) derives the same states
   const flags = { ...given, seed: given.seed ?? Math.floor(Math.random() * 2 ** 31) };
   const declaration = source.kind === 'declaration' ? source.declaration : undefined;
-  const migrations = flags.migrations ?? (declaration && source.kind === 'declaration' ? path.resolve(path.dirname(source.file), declaration.migrations) : undefined);
+  const migrations = flags.migrations ?? (flags.alembicIni ? path.dirname(path.resolve(flags.alembicIni)) : undefined) ?? (declaration && source.kind === 'declaration' ? path.resolve(path.dirname(source.file), declaration.migrations) : undefined);
   if (!migrations) throw new SetupError('--suite auto needs --migrations DIR (the chain to derive the suite from)');
   const started = performance.now();
   const derivation = await deriveSuite({
     migrationsDir: path.resolve(migrations),
     to: flags.to ?? declaration?.target,
     runner: flags.runner ?? declaration?.runner,
+    format: flags.format,
+    alembicIni: flags.alembicIni && path.resolve(flags.alembicIni),
     seed: flags.seed,
     server,
     drift: (declaration?.drift ?? []).map((d, i) => ({ name: d.name ?? `drift-${i + 1}`, story: d.story ?? `hand-applied: ${d.sql}`, sql: d.sql })),

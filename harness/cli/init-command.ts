@@ -5,7 +5,7 @@ import { SetupError } from '../errors.ts';
 import { declarationText } from '../derive/declaration-file.ts';
 import { deriveSuite } from '../derive/derive-suite.ts';
 import { describeDerivation } from '../derive/describe-derivation.ts';
-import { Chain, defaultRunner, type RunnerName } from '../migrate/index.ts';
+import { Chain, defaultRunner, type ChainFormat, type RunnerName } from '../migrate/index.ts';
 import { chooseProvider } from '../postgres/index.ts';
 import { log, type VerifyFlags } from './verify-command.ts';
 
@@ -13,6 +13,7 @@ export interface InitFlags extends Pick<VerifyFlags, 'provider' | 'url' | 'pgVer
   migrations: string;
   to?: string;
   runner?: string;
+  format?: string;
   out: string;
   force?: boolean;
 }
@@ -22,12 +23,12 @@ export async function runInit(flags: InitFlags): Promise<number> {
   const out = path.resolve(flags.out);
   if (existsSync(out) && !flags.force) throw new SetupError(`${flags.out} exists: edit it, or pass --force to write it again`);
   const migrations = path.resolve(flags.migrations);
-  const chain = await Chain.load(migrations);
+  const chain = await Chain.load(migrations, { format: flags.format as ChainFormat | undefined });
   const runner = (flags.runner as RunnerName | undefined) ?? defaultRunner(chain.format);
   const started = performance.now();
   const server = await chooseProvider({ provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion, image: flags.image }).start();
   try {
-    const derivation = await deriveSuite({ migrationsDir: migrations, to: flags.to, runner, seed: 1, server });
+    const derivation = await deriveSuite({ migrationsDir: migrations, to: flags.to, runner, format: chain.format, seed: 1, server });
     for (const line of describeDerivation(derivation, Math.round(performance.now() - started))) log(line);
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, declarationText(derivation, { migrations, configDir: path.dirname(out), runner, defaultRunner: defaultRunner(chain.format) }));

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, groups, integer, list, MUTANT_KINDS, mutantKinds, nonNegativeInteger, positiveInteger, replayPath, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
+import { defaultWorkers, FORMAT_CHOICES, groups, integer, list, MUTANT_KINDS, mutantKinds, nonNegativeInteger, positiveInteger, replayPath, RUNNER_NAMES, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
 import { GROUPS } from '../run/property-result.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
@@ -102,10 +102,11 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
     .description('derive a suite from your chain and write constraint-harness.config.ts: the constraints found, the states and values chosen, as comments to read and edit')
     .requiredOption('--migrations <dir>', 'your migrations folder')
     .option('--to <revision>', "the revision under test (default: the chain's last)")
-    .addOption(new Option('--runner <runner>', 'how your tool sends each file').choices(['psql-single-transaction', 'psql', 'dbmate']))
+    .addOption(new Option('--format <format>', "the chain's layout (default: recognised from its files)").choices([...FORMAT_CHOICES]))
+    .addOption(new Option('--runner <runner>', 'how your tool sends each file').choices([...RUNNER_NAMES]))
     .option('--out <file>', 'where to write it', 'constraint-harness.config.ts')
     .option('--force', 'replace an existing file')
-    .action(async (flags: { migrations: string; to?: string; runner?: string; out: string; force?: boolean } & VerifyFlags) => {
+    .action(async (flags: { migrations: string; to?: string; runner?: string; format?: string; out: string; force?: boolean } & VerifyFlags) => {
       const { runInit } = await import('./init-command.ts');
       exitCode = await runInit(flags);
     });

@@ -2,8 +2,9 @@ import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GROUPS } from '../run/property-result.ts';
 
-/** The runners, spelled here so that `--help` needs nothing heavier than commander. */
-export const RUNNER_NAMES = ['psql-single-transaction', 'psql', 'dbmate'] as const;
+/** The runners and chain formats, spelled here so that `--help` needs nothing heavier than commander (a test checks they match harness/migrate's). */
+export const RUNNER_NAMES = ['psql-single-transaction', 'psql', 'dbmate', 'prisma-migrate-deploy', 'drizzle-migrate', 'node-pg-migrate', 'node-pg-migrate-no-single-transaction', 'flyway', 'golang-migrate', 'goose', 'sqitch'] as const;
+export const FORMAT_CHOICES = ['plain', 'dbmate', 'alembic', 'prisma', 'drizzle', 'node-pg-migrate', 'flyway', 'golang-migrate', 'goose', 'sqitch'] as const;
 
 /** Where PostgreSQL comes from: the same options for every command that needs a server. */
 export function withProviderOptions(command: Command): Command {
@@ -20,7 +21,9 @@ export function withChainOptions(command: Command): Command {
     .option('--suite <suite>', "auto (derived from the chain), a suite or constraint-harness.config.ts file or its folder, or a folder name under properties/ (default: ./constraint-harness.config.ts, else the only suite)")
     .option('--migrations <dir>', "migration directory (default: the suite's own)")
     .option('--to <revision>', "the revision under test (default: the suite's target, else the chain's last)")
-    .addOption(new Option('--runner <runner>', 'how each file is sent (default: psql-single-transaction for plain SQL, dbmate for dbmate files, psql for Alembic offline SQL)').choices([...RUNNER_NAMES]));
+    .addOption(new Option('--format <format>', "the chain's layout (default: recognised from its files)").choices([...FORMAT_CHOICES]))
+    .option('--alembic-ini <file>', "an Alembic project's alembic.ini: the harness runs `alembic upgrade A:B --sql` for each revision itself")
+    .addOption(new Option('--runner <runner>', "how each file is sent (default: the format's tool, as it sends them; plain SQL: psql-single-transaction)").choices([...RUNNER_NAMES]));
 }
 
 /** The deploy rehearsal's options (`rehearse`; `verify` takes them too, and rehearses when --rows is given). */

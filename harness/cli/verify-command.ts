@@ -3,7 +3,7 @@ import { SetupError } from '../errors.ts';
 import { redactPasswords, type ProviderChoice } from '../postgres/index.ts';
 import { GROUPS, type PropertyGroup } from '../run/property-result.ts';
 import { runConfig, type RehearsalConfig, type RunConfig, type Shard } from '../run/run-config.ts';
-import type { RunnerName } from '../migrate/index.ts';
+import type { ChainFormat, RunnerName } from '../migrate/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
 import { lineProgress, terminalProgress } from '../report/progress.ts';
 import { writeReports } from '../report/write-reports.ts';
@@ -20,6 +20,8 @@ export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
   migrations?: string;
   to?: string;
   runner?: RunnerName;
+  format?: ChainFormat;
+  alembicIni?: string;
   states?: string[];
   group?: PropertyGroup[];
   property?: string;
@@ -71,10 +73,12 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
   if (flags.path !== undefined && flags.seed === undefined) throw new SetupError('--path replays a failure and needs the --seed it was found with');
   return runConfig({
     suite: flags.suite,
-    migrationsDir: flags.migrations ? path.resolve(flags.migrations) : suite.migrationsDir,
+    migrationsDir: flags.migrations ? path.resolve(flags.migrations) : flags.alembicIni ? path.dirname(path.resolve(flags.alembicIni)) : suite.migrationsDir,
     migrationsFlag: flags.migrations,
     to: flags.to,
     runner: flags.runner,
+    format: flags.format,
+    alembicIni: flags.alembicIni && path.resolve(flags.alembicIni),
     provider: { provider: flags.provider, url: flags.url, pgVersion: flags.pgVersion, image: flags.image },
     states: flags.states,
     groups: flags.group ?? GROUPS,

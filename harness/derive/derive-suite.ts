@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Chain, defaultRunner, Migrator, planProgram, type RunnerName } from '../migrate/index.ts';
+import { Chain, defaultRunner, Migrator, planProgram, type ChainFormat, type RunnerName } from '../migrate/index.ts';
 import { interruptionPoints, type InterruptionPoint } from '../migrate/interruptions.ts';
 import { ScratchDatabases, withClient, type PostgresServer } from '../postgres/index.ts';
 import type { Invariant, Suite, TableSpec } from '../suite.ts';
@@ -21,6 +21,8 @@ export interface DeriveOptions {
   /** The revision verified (`--to`), else the chain's last. */
   to?: string;
   runner?: RunnerName;
+  format?: ChainFormat;
+  alembicIni?: string;
   /** Picks the rows the states hold (the run's seed: a replay derives the same states). */
   seed: number;
   server: PostgresServer;
@@ -52,9 +54,9 @@ export interface Derivation {
  * databases on `server` are dropped before it returns.
  */
 export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
-  const chain = await Chain.load(options.migrationsDir);
+  const chain = await Chain.load(options.migrationsDir, { format: options.format, alembicIni: options.alembicIni });
   const migrator = new Migrator(chain, options.runner ?? defaultRunner(chain.format));
-  const to = options.to !== undefined ? chain.get(options.to).revision : chain.migrations.at(-1)!.revision;
+  const to = options.to !== undefined ? chain.get(options.to).revision : chain.last.revision;
   const index = chain.migrations.indexOf(chain.get(to));
   const previous = index > 0 ? chain.migrations[index - 1]!.revision : undefined;
   const drift = options.drift ?? [];
@@ -93,7 +95,7 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
       const applied = new Set(chain.upTo(previous).map((m) => m.revision));
       interruptions = interruptionPoints(planProgram(migrator.planTo(applied, to), 'deploy').steps);
     }
-    const states = derivedStates({ hasPrevious: rows !== undefined, found, rows: rows ?? { valid: [], violators: new Map(), underDrift: new Map(), how: '' }, around, interruptions, drift });
+    const states = derivedStates({ hasPrevious: rows !== undefined, tool: chain.spec.tool, found, rows: rows ?? { valid: [], violators: new Map(), underDrift: new Map(), how: '' }, around, interruptions, drift });
     const pools = new Map<string, PooledRow[]>();
     await withClient(databases.server.connectionConfig(target.database), async (client) => {
       // the rows the domain rule and each declared drift's CHECK tell apart are worth inserting whole

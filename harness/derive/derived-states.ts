@@ -1,5 +1,6 @@
 import { beforeTarget, target } from '../migrate/index.ts';
-import { fixedRows, interruptedDeploy, migratedTo, runSql, stampedAt, type StartingState, type StateStep } from '../states/starting-state.ts';
+import { killedState } from '../states/interrupted-states.ts';
+import { fixedRows, migratedTo, runSql, stampedAt, type StartingState, type StateStep } from '../states/starting-state.ts';
 import type { RowInsert, RowSearch } from './derived-rows.ts';
 import type { InterruptionPoint } from '../migrate/interruptions.ts';
 import type { ConstraintFact } from './schema-facts.ts';
@@ -29,6 +30,8 @@ export interface StateInputs {
   /** SQL that makes the rows the story of the states: constraints dropped before the rows are written, and put back NOT VALID after. */
   around: { before: string[]; after: string[] };
   interruptions: readonly InterruptionPoint[];
+  /** The chain's tool, for the stories of interrupted deploys. */
+  tool: string;
   drift: readonly DeclaredDrift[];
 }
 
@@ -77,14 +80,7 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
     const rows = inputs.rows.underDrift.get(drift.name) ?? [];
     states.push({ name: drift.name, story: `${drift.story}, over ${rows.length} row(s) the target and it accept.`, expect: 'converge', steps: [...before, asRows(`${rows.length} row(s) the target and the hand-applied SQL accept`, rows), ...after, runSql(drift.story, drift.sql)] });
   }
-  for (const point of inputs.interruptions) {
-    states.push({
-      name: `killed-after-${slug(point.step)}`,
-      story: `The deploy killed (or stopped by a lock_timeout on the next statement, then retried) after ${point.last}.`,
-      expect: 'converge',
-      steps: [...withValid, interruptedDeploy(target(), point.after, `deploy killed after ${point.last}`)],
-    });
-  }
+  for (const point of inputs.interruptions) states.push(killedState(point, withValid, target(), inputs.tool));
   return states;
 }
 

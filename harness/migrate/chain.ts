@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SetupError } from '../errors.ts';
-import { readMigrationDirectory, type ChainFormat, type Migration } from './migration-file.ts';
-import { versionTableFor, type VersionTable } from './version-table.ts';
+import { formatSpec, readMigrationDirectory, type ChainFormat, type FormatSpec } from './formats/index.ts';
+import { shownName, type Migration } from './migration-file.ts';
+import type { VersionTable } from './version-table.ts';
 
 /**
  * A revision named the way starting states name it: literally, or relative to the revision
@@ -18,21 +20,40 @@ export function describeRevisionRef(ref: RevisionRef): string {
   return ref.relative === 'target' ? 'the target' : 'the revision before the target';
 }
 
+/** How a chain is found: its directory, and the format when the layout should not be guessed. */
+export interface ChainSource {
+  format?: ChainFormat;
+  /** `--alembic-ini`: the chain is an Alembic project, exported to offline SQL by Alembic itself. */
+  alembicIni?: string;
+}
+
 /** The migration chain under test: its revisions in order, its format and its version table. */
 export class Chain {
   readonly versionTable: VersionTable;
+  readonly spec: FormatSpec;
 
   private constructor(
     readonly dir: string,
     readonly format: ChainFormat,
     readonly migrations: readonly Migration[],
   ) {
-    this.versionTable = versionTableFor(format);
+    this.spec = formatSpec(format);
+    this.versionTable = this.spec.versionTable(migrations);
   }
 
-  static async load(dir: string): Promise<Chain> {
-    const { format, migrations } = await readMigrationDirectory(dir);
-    return new Chain(dir, format, migrations);
+  static async load(dir: string, source: ChainSource = {}): Promise<Chain> {
+    if (source.alembicIni) {
+      const { exportAlembicProject } = await import('./formats/alembic-project.ts');
+      return new Chain(dir, 'alembic', await exportAlembicProject(source.alembicIni));
+    }
+    const read = await readMigrationDirectory(dir, source.format).catch(async (error: unknown) => {
+      // a project's root with an alembic.ini and no chain beside it: the Alembic project itself
+      const ini = path.join(dir, 'alembic.ini');
+      if (!source.format && existsSync(ini)) return undefined;
+      throw error;
+    });
+    if (!read) return Chain.load(dir, { alembicIni: path.join(dir, 'alembic.ini') });
+    return new Chain(read.dir, read.format, read.migrations);
   }
 
   /** The migration of a revision (`30` and `0030` are one numbered revision), or a setup error. */
@@ -42,23 +63,39 @@ export class Chain {
     return found;
   }
 
+  /** The chain's last revision (its last versioned one, when Flyway repeatables follow). */
+  get last(): Migration {
+    return this.migrations.filter((m) => !m.repeatable).at(-1) ?? this.migrations.at(-1)!;
+  }
+
   has(revision: string): boolean {
     return this.migrations.some((m) => sameRevision(m.revision, revision));
   }
 
-  /** Every revision up to and including `revision`. */
+  /**
+   * Every revision up to and including `revision`: the versioned ones in order, then (Flyway)
+   * every repeatable one, which the tool applies after the versioned ones of each deploy.
+   */
   upTo(revision: string): Migration[] {
-    const index = this.migrations.indexOf(this.get(revision));
-    return this.migrations.slice(0, index + 1);
+    const found = this.get(revision);
+    const index = this.migrations.indexOf(found);
+    if (found.repeatable) return [...this.migrations];
+    return [...this.migrations.slice(0, index + 1).filter((m) => !m.repeatable), ...this.migrations.filter((m) => m.repeatable)];
+  }
+
+  /** The revisions a stamp of `revision` marks applied: it alone, or (a head) every revision up to it. */
+  stamped(revision: string): Migration[] {
+    return this.versionTable.stampCovers === 'ancestors' ? this.upTo(revision).filter((m) => !m.repeatable) : [this.get(revision)];
   }
 
   /** The concrete revision a reference names, given the revision under test. */
   resolve(ref: RevisionRef, targetRevision: string): string {
     if (typeof ref === 'string') return this.get(ref, 'revision').revision;
-    const index = this.migrations.indexOf(this.get(targetRevision));
-    if (ref.relative === 'target') return this.migrations[index]!.revision;
+    const versioned = this.migrations.filter((m) => !m.repeatable);
+    const index = versioned.indexOf(this.get(targetRevision));
+    if (ref.relative === 'target' || index === -1) return this.get(targetRevision).revision;
     if (index === 0) throw new SetupError(`the target ${targetRevision} is the first revision of the chain: there is no revision before it for the starting states to stop at`);
-    return this.migrations[index - 1]!.revision;
+    return versioned[index - 1]!.revision;
   }
 
   /** The revisions up to `to` that the version table does not list, in order. */
@@ -67,7 +104,7 @@ export class Chain {
   }
 
   fileName(migration: Migration): string {
-    return path.basename(migration.file);
+    return shownName(migration);
   }
 }
 

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { shownName } from './migration-file.ts';
 import type { MigrationStepMeta } from './migration-executor.ts';
 import { oneLine } from './sql-statements.ts';
 
@@ -10,6 +10,8 @@ export interface InterruptionPoint {
   last: string;
   /** The last message's name in the program (`0031-2`, `0031-record`). */
   step: string;
+  /** The tool's mark of a revision in progress is left behind (golang-migrate's dirty flag): its next deploy refuses. */
+  marked: boolean;
 }
 
 const OPENS = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START']);
@@ -26,7 +28,7 @@ function walk(metas: readonly Meta[]): { open: boolean; committed: boolean }[] {
     else if (meta.role === 'commit') {
       committed = open;
       open = false;
-    } else if (meta.statements.length === 0) committed = !open && meta.role !== 'savepoint' && meta.role !== 'release';
+    } else if (meta.statements.length === 0) committed = !open && meta.role !== 'savepoint' && meta.role !== 'release' && meta.role !== 'guard';
     else {
       for (const statement of meta.statements) {
         const control = statement.transactionKind;
@@ -55,12 +57,19 @@ export function openAfter(metas: readonly Meta[]): boolean {
 export function interruptionPoints(steps: readonly { name: string; meta?: Meta & Pick<MigrationStepMeta, 'migration'> }[]): InterruptionPoint[] {
   const metas = steps.map((step) => step.meta!);
   const points: InterruptionPoint[] = [];
+  let marked = false;
+  let opened = -1;
   walk(metas).forEach((step, i) => {
+    if (metas[i]!.role === 'mark') marked = true;
+    else if (metas[i]!.role === 'record') marked = false;
+    else if (metas[i]!.role === 'begin') opened = i;
+    // a transaction of the tool's marks alone (golang-migrate's `SetVersion(v, dirty)`) is named by them
+    const marks = metas[i]!.role === 'commit' && opened >= 0 && i - opened > 1 && metas.slice(opened + 1, i).every((m) => m.role === 'mark');
     const meta = metas[i]!;
     if (!step.committed || i === metas.length - 1 || meta.role === 'prepare') return;
     const statement = meta.statements.at(-1);
-    const file = path.basename(meta.migration.file);
-    points.push({ after: i + 1, step: steps[i]!.name, last: meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
+    const file = shownName(meta.migration);
+    points.push({ after: i + 1, step: marks ? steps[opened + 1]!.name : steps[i]!.name, marked, last: meta.role === 'mark' || marks ? `${file}: the tool's mark that its run started` : meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
   });
   return points;
 }

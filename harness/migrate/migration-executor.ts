@@ -1,9 +1,8 @@
-import path from 'node:path';
 import type pg from 'pg';
 import { runSequentially, type Clock } from '../sessions/sequential-runner.ts';
 import type { Program, SessionStep, StepEvent } from '../sessions/session-step.ts';
 import type { StepOutcome } from '../sessions/step-outcome.ts';
-import type { Migration } from './migration-file.ts';
+import { shownName, type Migration } from './migration-file.ts';
 import type { MigrationPlan, PlanStep } from './runner.ts';
 import { oneLine, type SqlStatement } from './sql-statements.ts';
 
@@ -21,6 +20,8 @@ export interface MigrationStepMeta {
   migration: Migration;
   role: PlanStep['role'] | 'savepoint' | 'release';
   statements: readonly SqlStatement[];
+  /** The plan unit the message belongs to. */
+  unit: number;
 }
 
 export type MigrationEvent = StepEvent<MigrationStepMeta>;
@@ -29,10 +30,10 @@ export type MigrationEvent = StepEvent<MigrationStepMeta>;
 export function planProgram(plan: MigrationPlan, mode: PlanMode): Program<MigrationStepMeta> {
   const steps: SessionStep<MigrationStepMeta>[] = [];
   plan.units.forEach((unit, u) => {
-    const meta = (role: MigrationStepMeta['role'], statements: readonly SqlStatement[] = []): MigrationStepMeta => ({ kind: 'migration', migration: unit.migration, role, statements });
+    const meta = (role: MigrationStepMeta['role'], statements: readonly SqlStatement[] = [], migration = unit.migration): MigrationStepMeta => ({ kind: 'migration', migration, role, statements, unit: u });
     const savepoint = `ch_unit_${u + 1}`;
     const recovery = mode === 'nested' ? `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}` : 'ROLLBACK';
-    const body = unit.steps.map((step): SessionStep<MigrationStepMeta> => ({ name: step.name, sql: step.sql, parameters: step.parameters, recovery, meta: meta(step.role, step.statements) }));
+    const body = unit.steps.map((step): SessionStep<MigrationStepMeta> => ({ name: step.name, sql: step.sql, parameters: step.parameters, recovery, meta: meta(step.role, step.statements, step.migration) }));
     const revision = unit.migration.revision;
     if (mode === 'nested') {
       steps.push({ name: `${revision}-savepoint`, sql: `SAVEPOINT ${savepoint}`, recovery, meta: meta('savepoint') }, ...body, { name: `${revision}-release`, sql: `RELEASE SAVEPOINT ${savepoint}`, recovery, meta: meta('release') });
@@ -53,9 +54,11 @@ export class MigrationError extends Error {
     /** The failing statement and its line, when it is known. */
     readonly statement: Pick<SqlStatement, 'sql' | 'line'> | undefined,
     readonly outcome: Extract<StepOutcome, { kind: 'error' }>,
+    /** The tool's own check refused to apply anything (golang-migrate's dirty database, Prisma's failed migration). */
+    readonly refused = false,
   ) {
-    const where = statement ? `${path.basename(migration.file)}:${statement.line}` : path.basename(migration.file);
-    const what = statement ? oneLine(statement.sql) : 'its up block, sent as one query (as dbmate sends it)';
+    const where = statement ? `${shownName(migration)}:${statement.line}` : shownName(migration);
+    const what = refused ? "the tool's own check before applying anything: it refuses to deploy" : statement ? oneLine(statement.sql) : 'its up block, sent as one query';
     super(`${where}: ${outcome.sqlstate} ${outcome.message}\n  statement: ${what}`);
   }
   get sqlstate(): string {
@@ -82,20 +85,26 @@ export async function executePlan(client: pg.ClientBase, plan: MigrationPlan, mo
   return summarisePlanRun(plan, events);
 }
 
-/** Which revisions a plan's events applied, and the error that stopped it. */
+/**
+ * Which revisions a plan's events applied, and the error that stopped it: those before the
+ * failing one, but none of a transaction the failure rolled back (Drizzle's and
+ * node-pg-migrate's runners send every pending revision in one).
+ */
 export function summarisePlanRun(plan: MigrationPlan, events: readonly MigrationEvent[]): PlanRun {
   const failed = events.find((event) => event.outcome.kind === 'error');
   const error = failed ? migrationError(failed) : undefined;
   const stoppedAt = failed ? plan.migrations.indexOf(failed.step.meta!.migration) : plan.migrations.length;
-  const applied = plan.migrations.slice(0, stoppedAt).map((m) => m.revision);
+  const unit = failed ? plan.units[failed.step.meta!.unit] : undefined;
+  const rolledBack = new Set(unit?.wrapped ? unit.steps.map((s) => s.migration) : []);
+  const applied = plan.migrations.slice(0, stoppedAt).filter((m) => !rolledBack.has(m)).map((m) => m.revision);
   return { events: [...events], applied, error };
 }
 
 /** The error of a failed migration step, pointing at the statement (and line) that failed. */
 export function migrationError(event: MigrationEvent): MigrationError {
   const outcome = event.outcome as Extract<StepOutcome, { kind: 'error' }>;
-  const { migration, statements } = event.step.meta!;
-  return new MigrationError(migration, failingStatement(statements, outcome.position), outcome);
+  const { migration, statements, role } = event.step.meta!;
+  return new MigrationError(migration, role === 'guard' ? undefined : failingStatement(statements, outcome.position), outcome, role === 'guard');
 }
 
 function failingStatement(statements: readonly SqlStatement[], position: number | undefined): Pick<SqlStatement, 'sql' | 'line'> | undefined {

@@ -3,7 +3,8 @@ import type { Clock } from '../sessions/sequential-runner.ts';
 import type { Chain } from './chain.ts';
 import { executePlan, type PlanMode, type PlanRun } from './migration-executor.ts';
 import type { Migration } from './migration-file.ts';
-import { canNest, planMigrations, type MigrationPlan, type RunnerName } from './runner.ts';
+import { planMigrations } from './formats/index.ts';
+import { canNest, type MigrationPlan, type RunnerName } from './runner.ts';
 
 /** A chain and the runner that deploys it: what to send to bring a database to a revision. */
 export class Migrator {
@@ -19,7 +20,7 @@ export class Migrator {
 
   /** What the runner sends to apply these revisions (and record them, unless told not to). */
   plan(migrations: readonly Migration[], record = true): MigrationPlan {
-    return planMigrations(migrations, this.runner, this.chain.versionTable, { record });
+    return planMigrations(this.chain.format, migrations, this.runner, this.chain.versionTable, { record });
   }
 
   /** The plan that brings a database with these applied revisions up to `to`. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ChainFormat, Migration } from './migration-file.ts';
+import type { Migration } from './migration-file.ts';
 
 /** A statement with its parameters. */
 export interface SqlCommand {
@@ -12,7 +12,12 @@ export interface SqlCommand {
  * is the one place that knows the version tables: creating, recording, stamping, reading.
  */
 export interface VersionTable {
+  /** The table, as SQL names it (`schema_migrations`, `drizzle.__drizzle_migrations`). */
   readonly name: string;
+  /** Every table the tool keeps its bookkeeping in, parents first (Sqitch's registry has several). */
+  readonly tables: readonly string[];
+  /** Whether stamping a revision marks only it applied, or it and every revision before it (a head). */
+  readonly stampCovers: 'revision' | 'ancestors';
   /** What a runner sends once before applying anything (creating the table), if anything. */
   prepare(): SqlCommand[];
   /** What recording `migration` as applied sends; none when the migration file records itself. */
@@ -21,15 +26,23 @@ export interface VersionTable {
   stamp(revision: string, chain: readonly Migration[]): SqlCommand[];
   /** The revisions the table says are applied. */
   applied(client: pg.ClientBase, chain: readonly Migration[]): Promise<Set<string>>;
+  /** After a failed deploy: what the table says that the next deploy will meet (a dirty flag, a failed row), if anything. */
+  describe?(client: pg.ClientBase, chain: readonly Migration[]): Promise<string | undefined>;
 }
 
 /** Tables in which migration tools keep their bookkeeping: exempt from "every row is kept". */
-export const BOOKKEEPING_TABLES = ['schema_migrations', 'alembic_version', 'flyway_schema_history', 'goose_db_version', 'knex_migrations', '_prisma_migrations'];
+export const BOOKKEEPING_TABLES = ['schema_migrations', 'alembic_version', 'flyway_schema_history', 'goose_db_version', 'knex_migrations', '_prisma_migrations', 'pgmigrations', 'drizzle.__drizzle_migrations'];
 
 /** `schema_migrations(version)`, one row per applied revision (the harness's own layout for plain SQL, and dbmate's). */
-class RowPerRevision implements VersionTable {
-  readonly name = 'schema_migrations';
-  constructor(private readonly createSql: string) {}
+export class RowPerRevision implements VersionTable {
+  readonly stampCovers = 'revision';
+  readonly tables: readonly string[];
+  constructor(
+    readonly name: string,
+    private readonly createSql: string,
+  ) {
+    this.tables = [name];
+  }
 
   prepare(): SqlCommand[] {
     return [{ sql: this.createSql }];
@@ -51,8 +64,10 @@ class RowPerRevision implements VersionTable {
 }
 
 /** Alembic's `alembic_version(version_num)`: one row naming the head; every ancestor is applied too. */
-class AlembicVersion implements VersionTable {
+export class AlembicVersion implements VersionTable {
   readonly name = 'alembic_version';
+  readonly tables = ['alembic_version'];
+  readonly stampCovers = 'ancestors';
 
   prepare(): SqlCommand[] {
     return [];
@@ -82,25 +97,12 @@ class AlembicVersion implements VersionTable {
   }
 }
 
-/** The version table of a chain's tool. */
-export function versionTableFor(format: ChainFormat): VersionTable {
-  switch (format) {
-    case 'plain':
-      return new RowPerRevision('CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY)');
-    case 'dbmate':
-      // exactly what dbmate's PostgreSQL driver creates (pkg/driver/postgres CreateMigrationsTable)
-      return new RowPerRevision('create table if not exists public.schema_migrations (version varchar primary key)');
-    case 'alembic':
-      return new AlembicVersion();
-  }
-}
-
-async function readIfExists<T extends pg.QueryResultRow>(client: pg.ClientBase, table: string, sql: string): Promise<T[]> {
+export async function readIfExists<T extends pg.QueryResultRow>(client: pg.ClientBase, table: string, sql: string): Promise<T[]> {
   const exists = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::text AS oid', [table]);
   if (exists.rows[0]!.oid === null) return [];
   return (await client.query<T>(sql)).rows;
 }
 
-function normalise(revision: string): string {
+export function normalise(revision: string): string {
   return /^\d+$/.test(revision) ? BigInt(revision).toString() : revision;
 }

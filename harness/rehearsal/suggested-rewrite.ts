@@ -37,8 +37,8 @@ export function splitValidation(plan: MigrationPlan, migrator: Migrator): Sugges
   changes.push(`then ${validations.map((v) => `VALIDATE CONSTRAINT ${v.constraint}`).join(', ')} in a transaction of its own: it scans under SHARE UPDATE EXCLUSIVE, which neither writes nor reads wait for`);
   changes.push('between the two, new rows are checked but old ones not yet: a VALIDATE that fails leaves the constraint NOT VALID (the deploy is no longer atomic), so run it as its own, re-runnable step');
   const versionTable = migrator.chain.versionTable;
-  const validatePlan = planMigrations([validate], migrator.runner, versionTable, { record: false });
-  const full = planMigrations(rewritten, migrator.runner, versionTable, { record: true });
+  const validatePlan = planMigrations(migrator.chain.format, [validate], migrator.runner, versionTable, { record: false });
+  const full = planMigrations(migrator.chain.format, rewritten, migrator.runner, versionTable, { record: true });
   return {
     changes,
     sql: [...rewritten.map((m) => `-- ${m.revision}, rewritten\n${m.upText.trim()}`), `-- then, in a transaction of its own\n${validateText}`].join('\n\n'),

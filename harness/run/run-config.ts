@@ -1,4 +1,4 @@
-import type { RunnerName } from '../migrate/index.ts';
+import type { ChainFormat, RunnerName } from '../migrate/index.ts';
 import type { ProviderChoice } from '../postgres/index.ts';
 import { GROUPS, type PropertyGroup } from './property-result.ts';
 
@@ -22,6 +22,10 @@ export interface RunConfig {
   readonly migrationsFlag?: string;
   readonly to?: string;
   readonly runner?: RunnerName;
+  /** `--format`: the chain's layout, when it should not be recognised. */
+  readonly format?: ChainFormat;
+  /** `--alembic-ini`: an Alembic project, exported to offline SQL by Alembic itself. */
+  readonly alembicIni?: string;
   readonly provider: ProviderChoice;
   readonly states?: readonly string[];
   readonly groups: readonly PropertyGroup[];
@@ -86,6 +90,8 @@ export function commandFor(kind: 'verify' | 'repro', config: RunConfig, failure:
   if (config.to) parts.push(`--to ${config.to}`);
   if (config.migrationsFlag) parts.push(`--migrations ${config.migrationsFlag}`);
   if (config.runner) parts.push(`--runner ${config.runner}`);
+  if (config.format) parts.push(`--format ${config.format}`);
+  if (config.alembicIni) parts.push(`--alembic-ini ${config.alembicIni}`);
   if (config.suite) parts.push(`--suite ${config.suite}`);
   if (kind === 'verify' && config.maxWriterDeadlocks !== undefined && failure.property === 'live-deploy-keeps-valid-writes') parts.push(`--max-writer-deadlocks ${config.maxWriterDeadlocks}`);
   const provider = config.provider;

@@ -51,9 +51,9 @@ export interface Workbench extends Plan {
 
 /** Checks what needs no server (migrations, --to, --runner, states) so that mistakes fail fast. */
 export async function planRun<Op>(suite: Suite<Op>, config: RunConfig): Promise<Plan> {
-  const chain = await Chain.load(config.migrationsDir);
+  const chain = await Chain.load(config.migrationsDir, { format: config.format, alembicIni: config.alembicIni });
   const suiteTarget = suite.target !== undefined && chain.has(suite.target) ? chain.get(suite.target).revision : undefined;
-  const to = config.to !== undefined ? chain.get(config.to).revision : (suiteTarget ?? chain.migrations.at(-1)!.revision);
+  const to = config.to !== undefined ? chain.get(config.to).revision : (suiteTarget ?? chain.last.revision);
   const migrator = new Migrator(chain, config.runner ?? defaultRunner(chain.format));
   const anchor = suiteTarget ?? to;
   // where the runner leaves part of a deploy committed, the deploy killed there is a state too

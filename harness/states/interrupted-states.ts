@@ -1,5 +1,19 @@
-import { target, interruptionPoints, planProgram, type Migrator } from '../migrate/index.ts';
-import { interruptedDeploy, migratedToBeforeTarget, plainStatesAtPrevious, type StartingState } from './starting-state.ts';
+import { target, interruptionPoints, planProgram, type InterruptionPoint, type Migrator, type RevisionRef } from '../migrate/index.ts';
+import { interruptedDeploy, migratedToBeforeTarget, plainStatesAtPrevious, type StartingState, type StateStep } from './starting-state.ts';
+
+/**
+ * The state a deploy killed at `point` leaves, built on `steps`: the chain must converge when
+ * it runs again, unless the tool's mark of a revision in progress stays behind (golang-migrate's
+ * dirty flag): then its next deploy refuses, and nothing may change.
+ */
+export function killedState(point: InterruptionPoint, steps: readonly StateStep[], to: RevisionRef, tool: string, base?: string): StartingState {
+  return {
+    name: `killed-after-${point.step.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
+    story: `${base ? `${base}, with the` : 'The'} deploy killed (or stopped by a lock_timeout on the next statement, then retried) after ${point.last}.${point.marked ? ` ${tool} left its mark of the revision in progress: its next deploy refuses until someone clears it.` : ''}`,
+    expect: point.marked ? 'refuse' : 'converge',
+    steps: [...steps, interruptedDeploy(to, point.after, `deploy killed after ${point.last}`)],
+  };
+}
 
 /**
  * The interrupted deploys of a hand-written suite: where its runner does not send the pending
@@ -21,10 +35,5 @@ export function interruptedStates(states: readonly StartingState[], migrator: Mi
   if (points.length === 0) return [];
   const base = plainStatesAtPrevious(states, previous)[0];
   const steps = base ? base.steps : [migratedToBeforeTarget()];
-  return points.map((point) => ({
-    name: `killed-after-${point.step.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
-    story: `${base ? `${base.name}, with the` : 'The'} deploy killed (or stopped by a lock_timeout on the next statement, then retried) after ${point.last}.`,
-    expect: 'converge' as const,
-    steps: [...steps, interruptedDeploy(to === anchor ? target() : to, point.after, `deploy killed after ${point.last}`)],
-  }));
+  return points.map((point) => killedState(point, steps, to === anchor ? target() : to, chain.spec.tool, base?.name));
 }

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { beforeTarget, describeRevisionRef, target, type RevisionRef } from '../migrate/chain.ts';
 
 /** What a migration must do from a state (SPEC §4). */
-export type Expectation = 'converge' | 'noop' | 'fail-atomically' | 'drift';
+/**
+ * What a migration must do from a state (SPEC §4). `refuse`: the tool's own check stops the
+ * deploy before it applies anything (golang-migrate's dirty database, Prisma's failed
+ * migration), and nothing changes.
+ */
+export type Expectation = 'converge' | 'noop' | 'fail-atomically' | 'drift' | 'refuse';
 
 /**
  * Rows a suite generated for a state: the SQL that inserts them, a line per row for people,

@@ -132,8 +132,7 @@ export class ScriptTarget implements StateTarget {
 
   async stamp(revision: string): Promise<void> {
     for (const command of this.migrator.chain.versionTable.stamp(revision, this.migrator.chain.migrations)) this.lines.push(stepSql(command));
-    const upTo = this.migrator.chain.format === 'alembic' ? this.migrator.chain.upTo(revision) : [this.migrator.chain.get(revision)];
-    for (const migration of upTo) this.applied.add(migration.revision);
+    for (const migration of this.migrator.chain.stamped(revision)) this.applied.add(migration.revision);
   }
 }
 

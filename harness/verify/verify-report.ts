@@ -8,7 +8,7 @@ import type { Expectation } from '../states/index.ts';
 export interface VerifyReport {
   ok: boolean;
   postgres: { version: string; provider: string };
-  migrations: { dir: string; to: string; format?: string; runner?: string };
+  migrations: { dir: string; to: string; format?: string; runner?: string; target?: TargetSource };
   seed: number;
   runs?: number;
   finishedAt?: string;
@@ -21,6 +21,13 @@ export interface VerifyReport {
   states: StateReport[];
   /** The deploy rehearsal at scale (`verify --rows N`). */
   rehearsal?: RehearsalReport;
+}
+
+/** Where the revision under test is written: its file (relative to the working directory) and where each of its statements starts, so that a failure can point at one. */
+export interface TargetSource {
+  file: string;
+  line: number;
+  statements: { line: number; text: string }[];
 }
 
 export interface StateReport {

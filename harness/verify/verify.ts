@@ -1,3 +1,5 @@
+import path from 'node:path';
+import type { Migration } from '../migrate/index.ts';
 import type { Progress } from '../run/progress.ts';
 import type { PropertyResult } from '../run/property-result.ts';
 import type { RunConfig } from '../run/run-config.ts';
@@ -6,7 +8,7 @@ import type { PostgresServer } from '../postgres/index.ts';
 import type { StartingState } from '../states/index.ts';
 import type { Suite } from '../suite.ts';
 import { runItem, type ItemResult } from './run-item.ts';
-import { verdictOf, type StateReport, type VerifyReport } from './verify-report.ts';
+import { verdictOf, type StateReport, type TargetSource, type VerifyReport } from './verify-report.ts';
 import { assertSomethingSelected, CHAIN_APPLIES, REACHES_TARGET, shardItems, STATE_BUILDS, workItems, type WorkItem } from './work-items.ts';
 
 export interface VerifyHooks {
@@ -119,12 +121,17 @@ function dedupe(properties: readonly PropertyResult[]): PropertyResult[] {
 function reportHeader(bench: Workbench, config: RunConfig, items: number, states: string[]): ReportHeader {
   return {
     postgres: { version: bench.server.version, provider: bench.server.provider },
-    migrations: { dir: config.migrationsDir, to: bench.to, format: bench.migrator.chain.format, runner: bench.migrator.runner },
+    migrations: { dir: config.migrationsDir, to: bench.to, format: bench.migrator.chain.format, runner: bench.migrator.runner, target: targetSource(bench.migrator.chain.get(bench.to)) },
     seed: config.seed,
     runs: config.runs,
     targetConstraints: targetConstraints(bench),
     ...(config.shard ? { shard: { ...config.shard, items, states } } : {}),
   };
+}
+
+/** The target revision's file and statements, for reports that point at a line (SARIF). */
+function targetSource(migration: Migration): TargetSource {
+  return { file: path.relative(process.cwd(), migration.file) || migration.file, line: migration.statements[0]?.line ?? migration.upLine, statements: migration.statements.map((s) => ({ line: s.line, text: s.sql.slice(0, 4000) })) };
 }
 
 /** The constraints of the reference catalog that the target revision's SQL names. */

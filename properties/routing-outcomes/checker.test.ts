@@ -28,7 +28,7 @@ describe('the live-deploy history of seed 42, rebuilt step by step', () => {
     return { session, index, step: { name: label, sql: label, meta: { kind: 'writer', action, label } }, issued: 0, completed: 0, start, end, blocked, blockedBy: blocked ? [2] : [], timedOut: false, outcome, txStatus: 'I' };
   };
   const migration = (index: number, role: MigrationStepMeta['role'], start: number, end: number, txStatus: 'I' | 'T'): HistoryEvent => ({
-    session: 2, index, step: { name: `0031-${role}`, sql: role, meta: { kind: 'migration', migration: undefined as never, role, statements: [] } },
+    session: 2, index, step: { name: `0031-${role}`, sql: role, meta: { kind: 'migration', migration: undefined as never, role, statements: [], unit: 0 } },
     issued: 0, completed: 0, start, end, blocked: false, blockedBy: [], timedOut: false, outcome: ok(0), txStatus,
   });
   const d9 = fresh(9);

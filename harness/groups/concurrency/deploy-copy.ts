@@ -9,7 +9,7 @@ interface Pristine {
   catalog: CatalogSnapshot;
   digest: string;
   content: string;
-  versionRows: string;
+  versionRows: Record<string, string>;
 }
 
 /**
@@ -30,7 +30,8 @@ export class DeployCopy {
   constructor(
     private readonly databases: ScratchDatabases,
     private readonly target: WriteTarget,
-    private readonly versionTable: string,
+    /** The tool's bookkeeping tables, parents first. */
+    private readonly versionTables: readonly string[],
     private readonly sessions: number,
   ) {}
 
@@ -84,13 +85,13 @@ export class DeployCopy {
   private async revert(client: pg.ClientBase): Promise<boolean> {
     const plan = catalogRevert(await snapshotCatalog(client), this.pristine!.catalog);
     if (!plan) return false;
-    const table = pg.escapeIdentifier(this.versionTable);
     await client.query('BEGIN');
     try {
       for (const sql of plan.drop) await client.query(sql);
       await this.target.finish(client, true);
-      await client.query(`DELETE FROM ${table}`);
-      await client.query(`INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [this.pristine!.versionRows]);
+      const kept = Object.entries(this.pristine!.versionRows);
+      for (const [table] of [...kept].reverse()) await client.query(`DELETE FROM ${table}`);
+      for (const [table, rows] of kept) await client.query(`INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [rows]);
       for (const sql of plan.add) await client.query(sql);
       await client.query('COMMIT');
       return true;
@@ -104,9 +105,16 @@ export class DeployCopy {
     return (await catalogDigest(client)) === this.pristine!.digest && (await contentOf(client, this.pristine!.catalog)) === this.pristine!.content;
   }
 
-  private async versionRows(client: pg.ClientBase): Promise<string> {
-    const result = await client.query<{ rows: string }>(`SELECT coalesce(json_agg(v), '[]')::text AS rows FROM ${pg.escapeIdentifier(this.versionTable)} AS v`);
-    return result.rows[0]!.rows;
+  /** The rows of each bookkeeping table the copy has (as SQL names it), parents first. */
+  private async versionRows(client: pg.ClientBase): Promise<Record<string, string>> {
+    const rows: Record<string, string> = {};
+    for (const name of this.versionTables) {
+      const table = name.split('.').map((part) => pg.escapeIdentifier(part)).join('.');
+      const exists = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::text AS oid', [table]);
+      if (exists.rows[0]!.oid === null) continue;
+      rows[table] = (await client.query<{ rows: string }>(`SELECT coalesce(json_agg(v), '[]')::text AS rows FROM ${table} AS v`)).rows[0]!.rows;
+    }
+    return rows;
   }
 
   private async dispose(copy: { name: string; executor: InterleavingExecutor }): Promise<void> {

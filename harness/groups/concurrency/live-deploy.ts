@@ -37,7 +37,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
     await probe.close();
     return undefined;
   }
-  const copy = new DeployCopy(bench.databases, probe, bench.migrator.chain.versionTable.name, property.maxSessions + 1);
+  const copy = new DeployCopy(bench.databases, probe, bench.migrator.chain.versionTable.tables, property.maxSessions + 1);
   const waits: number[] = [];
   const aborts = { deadlocks: 0, cancellations: 0, runs: 0 };
   const unjudged = { count: 0, reasons: new Map<string, number>() };

@@ -26,7 +26,7 @@ export interface Experiment {
  */
 export async function observeMigration(client: pg.ClientBase, experiment: Experiment, history: StateHistory): Promise<MigrationObservation> {
   const { migrator, to, reference, mode } = experiment;
-  const exempt = [migrator.chain.versionTable.name, ...BOOKKEEPING_TABLES];
+  const exempt = [...migrator.chain.versionTable.tables, ...BOOKKEEPING_TABLES];
   experiment.before ??= { catalog: await snapshotCatalog(client), applied: await migrator.applied(client) };
   const { catalog: catalogBefore, applied: appliedBefore } = experiment.before;
   const dataBefore = await fingerprintContent(client, catalogBefore, exempt);
@@ -38,13 +38,17 @@ export async function observeMigration(client: pg.ClientBase, experiment: Experi
   const common = { applied: run.applied, catalogDiff, dataChanges, generatedViolating };
   if (run.error) {
     const failure = await describeFailure(client, run.error, reference);
+    // what the tool's bookkeeping now says (golang-migrate's dirty flag, Prisma's failed row): the next deploy meets it
+    const left = await migrator.chain.versionTable.describe?.(client, migrator.chain.migrations);
+    if (left) failure.message += `\n  ${left}`;
     const recorded = [...(await migrator.applied(client))].filter((revision) => !appliedBefore.has(revision));
     const leftovers = [
       ...formatCatalogDiff(diffCatalogs(catalogBefore, catalogAfter).filter((d) => !isBookkeepingCreation(d, exempt)), BEFORE_AFTER),
       ...dataChanges,
       ...(recorded.length ? [`recorded as applied although the deploy failed: ${recorded.join(', ')}`] : []),
     ];
-    return { ...common, outcome: leftovers.length === 0 ? 'failed-atomically' : 'failed', failure, leftovers, reapplyProblems: [] };
+    const outcome: MigrationOutcome = leftovers.length > 0 ? 'failed' : run.error.refused ? 'refused' : 'failed-atomically';
+    return { ...common, outcome, failure, leftovers, reapplyProblems: [] };
   }
   const applied = run.applied.length > 0;
   const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
