@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { Chain, Migrator } from '../harness/migrate/index.ts';
 import { withClient } from '../harness/postgres/index.ts';
 import { alembicProject, LAYOUTS, loadSqlParser, projectChain } from './chain-layouts.ts';
-import { runCli, scratchDir, SEED, sharedServer } from './helpers.ts';
+import { migrationsDir, runCli, scratchDir, SEED, sharedServer } from './helpers.ts';
 import { REQUIRED } from './real-tools.ts';
 
 const url = () => inject('databaseUrl');
@@ -125,5 +125,46 @@ describe('golang-migrate: a database left dirty by a failed revision', () => {
       expect((await client.query('SELECT version, dirty FROM schema_migrations')).rows).toEqual([{ version: '31', dirty: false }]);
     });
     await databases.drop(database);
+  });
+});
+
+describe('chain layouts read as their tools read them (no server)', () => {
+  beforeAll(() => loadSqlParser());
+
+  it('the command line offers exactly the runners and formats harness/migrate has', async () => {
+    const { RUNNER_NAMES, FORMAT_CHOICES } = await import('../harness/cli/options.ts');
+    const { RUNNERS, FORMAT_NAMES } = await import('../harness/migrate/index.ts');
+    expect([...RUNNER_NAMES].sort()).toEqual([...RUNNERS].sort());
+    expect([...FORMAT_CHOICES].sort()).toEqual([...FORMAT_NAMES].sort());
+  });
+
+  it('Flyway: versions compare as numbers (1.10 after 1.9, V1_1 is 1.1), repeatables come after them by description', async () => {
+    const dir = migrationsDir({ 'V1__a.sql': 'SELECT 1;', 'V1.9__b.sql': 'SELECT 2;', 'V1.10__c.sql': 'SELECT 3;', 'V1_1__d.sql': 'SELECT 4;', 'R__z_view.sql': 'SELECT 5;', 'R__m_view.sql': 'SELECT 6;', 'README.md': 'not a migration' });
+    const chain = await Chain.load(dir);
+    expect(chain.format).toBe('flyway');
+    expect(chain.migrations.map((m) => m.revision)).toEqual(['1', '1.1', '1.9', '1.10', 'R__m_view', 'R__z_view']);
+    expect(chain.last.revision).toBe('1.10');
+    expect(chain.upTo('1.9').map((m) => m.revision)).toEqual(['1', '1.1', '1.9', 'R__m_view', 'R__z_view']);
+    expect(chain.resolve({ relative: 'before-target' }, '1.10')).toBe('1.9');
+    expect(chain.get('1.1').versionData).toMatchObject({ version: '1.1', description: 'd', script: 'V1_1__d.sql' });
+  });
+
+  it('Flyway refuses two files of one version (1 and 1.0), and a file mixing transactional and non-transactional statements', async () => {
+    await expect(Chain.load(migrationsDir({ 'V1__a.sql': 'SELECT 1;', 'V1.0__b.sql': 'SELECT 2;' }))).rejects.toThrow(/more than one migration with version 1/);
+    await expect(Chain.load(migrationsDir({ 'V1__a.sql': 'CREATE TABLE t (x int);\nCREATE INDEX CONCURRENTLY i ON t (x);' }))).rejects.toThrow(/both transactional and non-transactional statements/);
+    const alone = await Chain.load(migrationsDir({ 'V1__a.sql': 'CREATE TABLE t (x int);', 'V2__i.sql': 'CREATE INDEX CONCURRENTLY i ON t (x);' }));
+    expect(alone.get('2').transactional).toBe(false);
+  });
+
+  it('goose: a statement ends at a line ending in `;`, comments before it are not sent, StatementBegin/End hold one', async () => {
+    const dir = migrationsDir({
+      '00001_a.sql': '-- +goose Up\n-- a comment goose drops\nCREATE TABLE t (\n  x int -- kept: inside the statement\n);\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP TABLE t;\n',
+      '00002_b.sql': '-- +goose Up\n-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY i ON t (x);\n',
+    });
+    const chain = await Chain.load(dir);
+    expect(chain.format).toBe('goose');
+    expect(chain.get('1').messages!.map((m) => m.sql)).toEqual(['CREATE TABLE t (\n  x int -- kept: inside the statement\n);', 'CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;']);
+    expect(chain.get('1').statements.map((s) => s.line)).toEqual([3, 7]);
+    expect(chain.get('2').transactional).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ import { verify } from '../harness/verify/verify.ts';
 import { OLD_PREDICATE_SQL } from '../properties/routing-outcomes/domain.ts';
 import suite from '../properties/routing-outcomes/suite.ts';
 import { SEED, testConfig } from './helpers.ts';
-import { alembicPython, DBMATE, dbmateAvailable, repoChain, REQUIRED, run, tempDir, toolServer } from './real-tools.ts';
+import { alembicPython, commandAvailable, DBMATE, dbmateAvailable, nodeToolBin, repoChain, REQUIRED, run, tempDir, toolServer } from './real-tools.ts';
 
 const HAS_DBMATE = dbmateAvailable();
 const PYTHON = alembicPython();
@@ -196,6 +196,29 @@ describe.skipIf(!PYTHON && !REQUIRED)(`a chain written by the real Alembic, as i
     expect(writes.counterexample?.actual).toMatch(/23514 outcome_requires_inference_when_model_chosen/);
   });
 
+  it('verifies the project straight from its alembic.ini (--alembic-ini): the harness asks Alembic for the offline SQL itself', async () => {
+    const ini = path.join(project, 'alembic.ini');
+    const chain = await Chain.load(project, { alembicIni: ini });
+    expect(chain.migrations.map((m) => m.revision)).toEqual(REVISIONS);
+    // each revision is reported at its own .py file, at its upgrade()
+    expect(path.basename(chain.last.file)).toMatch(/^20260528_0031_.*\.py$/);
+    expect(readFileSync(chain.last.file, 'utf8').split('\n')[chain.last.statements[0]!.line - 1]).toMatch(/^def upgrade\(/);
+    const report = await verify(suite, testConfig(suite, { migrationsDir: project, alembicIni: ini, groups: ['migration', 'writes'], runs: 3 }));
+    expect(report.ok, formatConsoleReport(report)).toBe(true);
+    expect(report.migrations).toMatchObject({ format: 'alembic', runner: 'psql', to: '20260528_0031' });
+    // and deploys as `alembic upgrade head` does online
+    const { databases } = server;
+    const migrator = new Migrator(chain, 'psql');
+    const [tool, ours] = [await databases.create('alembic_ini_tool'), await databases.create('alembic_ini_harness')];
+    const toolProject = tempDir('ch-alembic-ini-online-');
+    cpSync(project, toolProject, { recursive: true });
+    setUrl(toolProject, server.url(tool).replace(/^postgres:/, 'postgresql+psycopg2:'));
+    const upgraded = await alembic(toolProject, 'upgrade', 'head');
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect((await withClient(databases.server.connectionConfig(ours), (client) => migrator.migrateTo(client, '20260528_0031'))).error).toBeUndefined();
+    expectSameDeploy(await outcome(databases, tool, 'alembic_version'), await outcome(databases, ours, 'alembic_version'));
+  });
+
   it('deploys as `alembic upgrade` does online: the same catalog and alembic_version, from empty and from PROD', async () => {
     const { databases } = server;
     const migrator = new Migrator(await Chain.load(offline), 'psql');
@@ -224,7 +247,14 @@ describe.skipIf(!PYTHON && !REQUIRED)(`a chain written by the real Alembic, as i
 // a machine where CI asked for the real tools must have them: a skip there would hide a gap
 describe.runIf(REQUIRED)('the real tools CI requires', () => {
   it('are installed', () => {
-    expect({ dbmate: HAS_DBMATE, alembic: PYTHON !== undefined }).toEqual({ dbmate: true, alembic: true });
+    const installed = {
+      dbmate: HAS_DBMATE,
+      alembic: PYTHON !== undefined && commandAvailable('alembic'),
+      'drizzle-kit': nodeToolBin('drizzle-kit') !== undefined,
+      'node-pg-migrate': nodeToolBin('node-pg-migrate') !== undefined,
+      sqitch: commandAvailable('sqitch') && commandAvailable('psql'),
+    };
+    expect(installed).toEqual({ dbmate: true, alembic: true, 'drizzle-kit': true, 'node-pg-migrate': true, sqitch: true });
   });
 });
 

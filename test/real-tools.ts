@@ -112,3 +112,26 @@ export async function toolServer(): Promise<{ databases: ScratchDatabases; url: 
     },
   };
 }
+
+/**
+ * The npm-registry tools besides dbmate (drizzle-kit with drizzle-orm and pg, node-pg-migrate),
+ * installed beside the project like dbmate: `.ci/run` installs them into a folder of its own
+ * and exports CH_NODE_TOOLS; by hand, `npm install --no-save drizzle-kit drizzle-orm pg
+ * node-pg-migrate` in a folder named by CH_NODE_TOOLS (default: this project).
+ */
+export const NODE_TOOLS = process.env.CH_NODE_TOOLS || ROOT;
+
+export function nodeToolBin(name: string): string | undefined {
+  const bin = path.join(NODE_TOOLS, 'node_modules/.bin', name);
+  return existsSync(bin) ? bin : undefined;
+}
+
+/** A command on PATH that answers `--version` (sqitch, alembic), or undefined. */
+export function commandAvailable(command: string, args = ['--version']): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

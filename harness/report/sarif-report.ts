@@ -72,7 +72,9 @@ function locate(report: VerifyReport, state: StateReport, property: PropertyResu
   }
   const constraints = [example?.error?.constraint, ...(report.targetConstraints ?? []).map((c) => c.name).filter((name) => text.includes(name))].filter((c): c is string => Boolean(c));
   for (const constraint of constraints) {
-    const statement = target.statements.find((s) => s.text.includes(constraint));
+    // the statement that defines it, before one that merely names it (a DROP … IF EXISTS)
+    const defines = new RegExp(`CONSTRAINT\\s+"?${constraint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s+(CHECK|UNIQUE|FOREIGN|PRIMARY|EXCLUDE|NOT)`, 'i');
+    const statement = target.statements.find((s) => defines.test(s.text)) ?? target.statements.find((s) => s.text.includes(constraint));
     if (statement) return { file: target.file, line: statement.line };
   }
   return fallback;

@@ -14,7 +14,7 @@ const UPGRADE = /^def upgrade\(/m;
  * An Alembic project, straight from its `alembic.ini`: the harness asks Alembic itself for the
  * offline SQL of each revision (`alembic -c alembic.ini upgrade A:B --sql`, as a user would
  * export it by hand), so nobody exports files. Each revision is reported at its .py file, at
- * its `def upgrade(` line. The command is `$ALEMBIC` if set, else `alembic` on PATH.
+ * its `def upgrade(` line.
  */
 export async function exportAlembicProject(ini: string): Promise<Migration[]> {
   const iniText = await readFile(ini, 'utf8').catch((error) => {
@@ -46,14 +46,31 @@ export async function exportAlembicProject(ini: string): Promise<Migration[]> {
   });
 }
 
-function offlineSql(cwd: string, ini: string, range: string): Promise<string> {
-  const command = process.env.ALEMBIC || 'alembic';
-  return new Promise((resolve, reject) => {
-    execFile(command, ['-c', path.resolve(ini), 'upgrade', range, '--sql'], { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) {
-        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-        reject(new SetupError(missing ? `--alembic-ini needs Alembic: ${command} is not on PATH (pip install alembic, or apt-get install python3-alembic; or set ALEMBIC to its path)` : `alembic upgrade ${range} --sql failed:\n${stderr.trim() || errorMessage(error)}`));
-      } else resolve(stdout);
+/** The ways to run Alembic, first that works: $ALEMBIC, `alembic` on PATH, then a Python that has it. */
+const ALEMBIC_COMMANDS: readonly string[][] = [...(process.env.ALEMBIC ? [[process.env.ALEMBIC]] : []), ['alembic'], ['python3', '-m', 'alembic'], ['/usr/bin/python3', '-m', 'alembic']];
+let working: string[] | undefined;
+
+async function offlineSql(cwd: string, ini: string, range: string): Promise<string> {
+  const args = ['-c', path.resolve(ini), 'upgrade', range, '--sql'];
+  let last = '';
+  for (const command of working ? [working] : ALEMBIC_COMMANDS) {
+    const result = await run(command, args, cwd);
+    if (result.ok) {
+      working = command;
+      return result.stdout;
+    }
+    // a command that is not there, or a Python without alembic: try the next; Alembic's own error: stop
+    if (!result.missing && !/No module named alembic/.test(result.stderr)) throw new SetupError(`alembic upgrade ${range} --sql failed:\n${result.stderr.trim() || result.error}`);
+    last = result.stderr.trim() || result.error;
+  }
+  throw new SetupError(`--alembic-ini needs Alembic: none of ${ALEMBIC_COMMANDS.map((c) => c.join(' ')).join(', ')} runs it (${last}); apt-get install alembic python3-alembic, or pip install alembic, or set ALEMBIC to its path`);
+}
+
+function run(command: string[], args: string[], cwd: string): Promise<{ ok: boolean; missing: boolean; stdout: string; stderr: string; error: string }> {
+  return new Promise((resolve) => {
+    // PYTHONDONTWRITEBYTECODE: importing the revisions must not leave __pycache__ in the user's project
+    execFile(command[0]!, [...command.slice(1), ...args], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }, (error, stdout, stderr) => {
+      resolve({ ok: !error, missing: (error as NodeJS.ErrnoException | null)?.code === 'ENOENT', stdout, stderr, error: error ? errorMessage(error) : '' });
     });
   });
 }
