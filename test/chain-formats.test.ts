@@ -154,6 +154,11 @@ describe('chain layouts read as their tools read them (no server)', () => {
     await expect(Chain.load(migrationsDir({ 'V1__a.sql': 'CREATE TABLE t (x int);\nCREATE INDEX CONCURRENTLY i ON t (x);' }))).rejects.toThrow(/both transactional and non-transactional statements/);
     const alone = await Chain.load(migrationsDir({ 'V1__a.sql': 'CREATE TABLE t (x int);', 'V2__i.sql': 'CREATE INDEX CONCURRENTLY i ON t (x);' }));
     expect(alone.get('2').transactional).toBe(false);
+    // executeInTransaction=false: in the script's .sql.conf (flyway-core SqlScriptMetadata), or inline as Redgate documents it
+    const configured = await Chain.load(migrationsDir({ 'V1__a.sql': 'CREATE TABLE t (x int);', 'V2__b.sql': 'UPDATE t SET x = 1;', 'V2__b.sql.conf': 'executeInTransaction=false\n', 'V3__c.sql': '-- flyway:executeInTransaction=false\nUPDATE t SET x = 2;' }));
+    expect(configured.migrations.map((m) => [m.revision, m.transactional])).toEqual([['1', true], ['2', false], ['3', false]]);
+    // and a mixed file is accepted once the setting says how to run it
+    expect((await Chain.load(migrationsDir({ 'V1__a.sql': '-- flyway:executeInTransaction=false\nCREATE TABLE t (x int);\nCREATE INDEX CONCURRENTLY i ON t (x);' }))).get('1').transactional).toBe(false);
   });
 
   it('goose: a statement ends at a line ending in `;`, comments before it are not sent, StatementBegin/End hold one', async () => {

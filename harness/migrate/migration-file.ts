@@ -59,10 +59,11 @@ export async function listDirectory(dir: string): Promise<DirectoryListing> {
   }
   const files: string[] = [];
   for (const entry of top) {
-    if (entry.isFile()) files.push(entry.name);
+    // a folder named like a migration file is listed as one, so that reading it fails as it would for the tool
+    if (entry.isFile() || entry.isSymbolicLink() || (entry.isDirectory() && entry.name.endsWith('.sql'))) files.push(entry.name);
     else if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules') {
       for (const inner of await readdir(path.join(dir, entry.name), { withFileTypes: true }).catch(() => [])) {
-        if (inner.isFile()) files.push(`${entry.name}/${inner.name}`);
+        if (inner.isFile() || inner.isSymbolicLink()) files.push(`${entry.name}/${inner.name}`);
       }
     }
   }

@@ -9,7 +9,7 @@ import { interruptedDeploy, migratedToBeforeTarget, plainStatesAtPrevious, type 
 export function killedState(point: InterruptionPoint, steps: readonly StateStep[], to: RevisionRef, tool: string, base?: string): StartingState {
   return {
     name: `killed-after-${point.step.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
-    story: `${base ? `${base}, with the` : 'The'} deploy killed (or stopped by a lock_timeout on the next statement, then retried) after ${point.last}.${point.marked ? ` ${tool} left its mark of the revision in progress: its next deploy refuses until someone clears it.` : ''}`,
+    story: `${base ? `${base}, with the` : 'The'} deploy killed (or stopped by a lock_timeout on the next statement, then retried) after ${point.last}.${point.marked ? ` ${tool} left its mark of the revision in progress (the database a failed run of it leaves too): its next deploy refuses until someone clears it.` : ''}`,
     expect: point.marked ? 'refuse' : 'converge',
     steps: [...steps, interruptedDeploy(to, point.after, `deploy killed after ${point.last}`)],
   };
