@@ -81,6 +81,11 @@ export function prepareUnits(migrations: readonly Migration[], versionTable: Ver
   return versionTable.prepare().map((command, i) => ({ migration: migrations[0]!, wrapped: false, steps: [step(migrations[0]!, i === 0 ? 'prepare' : `prepare${i + 1}`, 'prepare', command, [])] }));
 }
 
+/** The version table created if needed, then the tool's check that refuses the deploy (a dirty flag, a failed row): autocommit messages before anything else. */
+export function preparedAndGuarded(first: Migration, versionTable: VersionTable, guard: SqlCommand, guardName: string): PlanUnit[] {
+  return autocommit(first, [...versionTable.prepare().map((command, i) => step(first, i ? `prepare${i + 1}` : 'prepare', 'prepare', command, [])), step(first, guardName, 'guard', guard, [])]);
+}
+
 /** Each statement of a revision as its own message, as written. */
 export function oneByOne(migration: Migration): PlanStep[] {
   return migration.statements.map((statement, i) => step(migration, String(i + 1), 'statement', { sql: statement.sql }, [statement]));

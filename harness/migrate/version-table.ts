@@ -30,6 +30,11 @@ export interface VersionTable {
   describe?(client: pg.ClientBase, chain: readonly Migration[]): Promise<string | undefined>;
 }
 
+/** A stamp as most tools make one (`migrate resolve --applied`, `deploy --log-only`, a history row written by hand): the table created if needed, then the revision's own record. */
+export function stampByRecording(table: Pick<VersionTable, 'prepare' | 'record'>, revision: string, chain: readonly Migration[]): SqlCommand[] {
+  return [...table.prepare(), ...table.record(chain.find((m) => m.revision === revision) ?? ({ revision } as Migration))];
+}
+
 /** Tables in which migration tools keep their bookkeeping: exempt from "every row is kept". */
 export const BOOKKEEPING_TABLES = ['schema_migrations', 'alembic_version', 'flyway_schema_history', 'goose_db_version', 'knex_migrations', '_prisma_migrations', 'pgmigrations', 'drizzle.__drizzle_migrations'];
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { SetupError } from '../../errors.ts';
 import { linesBefore, parsedBody, refuseDuplicates, type Migration } from '../migration-file.ts';
-import { asOneQuery, autocommit, hasTransactionControl, oneByOne, prepareUnits, psqlUnits, recordSteps, type PlanStep, type PlanUnit } from '../runner.ts';
-import { RowPerRevision } from '../version-table.ts';
+import { asOneQuery, autocommit, hasTransactionControl, oneByOne, prepareUnits, psqlUnits, recordSteps, type PlanOptions, type PlanStep, type PlanUnit, type RunnerName } from '../runner.ts';
+import { RowPerRevision, type VersionTable } from '../version-table.ts';
 import type { FormatSpec } from './format.ts';
 import { NUMBERED, numberedFiles, sameNumber } from './numbered.ts';
 
@@ -36,11 +36,14 @@ export const dbmate: FormatSpec = {
   },
   // exactly what dbmate's PostgreSQL driver creates (pkg/driver/postgres CreateMigrationsTable)
   versionTable: () => new RowPerRevision('schema_migrations', 'create table if not exists public.schema_migrations (version varchar primary key)'),
-  plan(migrations, runner, versionTable, options) {
-    const record = (m: Migration) => (options.record ? recordSteps(m, versionTable.record(m)) : []);
-    return [...prepareUnits(migrations, versionTable, options), ...migrations.flatMap((m) => (runner === 'dbmate' ? dbmateUnits(m, record(m)) : psqlUnits(m, runner === 'psql' ? 'psql' : 'psql-single-transaction', record(m))))];
-  },
+  plan: numberedPlan,
 };
+
+/** Numbered files (plain or dbmate's), as dbmate sends them or as psql does (with `-1`, or without). */
+export function numberedPlan(migrations: readonly Migration[], runner: RunnerName, versionTable: VersionTable, options: PlanOptions): PlanUnit[] {
+  const record = (m: Migration) => (options.record ? recordSteps(m, versionTable.record(m)) : []);
+  return [...prepareUnits(migrations, versionTable, options), ...migrations.flatMap((m) => (runner === 'dbmate' ? dbmateUnits(m, record(m)) : psqlUnits(m, runner === 'psql' ? 'psql' : 'psql-single-transaction', record(m))))];
+}
 
 export function dbmateUnits(migration: Migration, record: PlanStep[]): PlanUnit[] {
   if (migration.statements.length === 0) return record.length ? [{ migration, wrapped: migration.transactional, steps: record }] : [];

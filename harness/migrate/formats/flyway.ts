@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { SetupError } from '../../errors.ts';
 import { parsedBody, type Migration } from '../migration-file.ts';
 import { autocommit, oneByOne, prepareUnits, step, type PlanStep, type PlanUnit } from '../runner.ts';
-import { readIfExists, type SqlCommand, type VersionTable } from '../version-table.ts';
+import { readIfExists, stampByRecording, type SqlCommand, type VersionTable } from '../version-table.ts';
 import type { FormatSpec } from './format.ts';
 
 /**
@@ -163,7 +163,7 @@ END IF; END $flyway$`,
   }
 
   stamp(revision: string, chain: readonly Migration[]): SqlCommand[] {
-    return [...this.prepare(), ...this.record(chain.find((m) => m.revision === revision)!)];
+    return stampByRecording(this, revision, chain);
   }
 
   async applied(client: pg.ClientBase, chain: readonly Migration[]): Promise<Set<string>> {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type pg from 'pg';
 import { parsedBody, refuseDuplicates, type Migration } from '../migration-file.ts';
-import { asOneQuery, autocommit, step, type PlanStep, type PlanUnit } from '../runner.ts';
+import { asOneQuery, autocommit, preparedAndGuarded, step, type PlanStep, type PlanUnit } from '../runner.ts';
 import { normalise, readIfExists, type SqlCommand, type VersionTable } from '../version-table.ts';
 import type { FormatSpec } from './format.ts';
 import { numberedFiles, sameNumber } from './numbered.ts';
@@ -46,7 +46,7 @@ export const golangMigrate: FormatSpec = {
     const first = migrations[0]!;
     const units: PlanUnit[] = [];
     if (options.record) {
-      units.push(...autocommit(first, [step(first, 'prepare', 'prepare', table.prepare()[0]!, []), step(first, 'dirty-check', 'guard', table.guard(), [])]));
+      units.push(...preparedAndGuarded(first, table, table.guard(), 'dirty-check'));
     }
     for (const migration of migrations) {
       const set = (dirty: boolean): PlanUnit => ({ migration, wrapped: true, steps: table.setVersion(migration, dirty).map((command, i) => step(migration, `${dirty ? 'dirty' : 'clean'}${i ? i + 1 : ''}`, dirty ? 'mark' : 'record', command, [])) });

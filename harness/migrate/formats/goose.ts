@@ -4,7 +4,7 @@ import { SetupError } from '../../errors.ts';
 import { parsedBody, refuseDuplicates, type Migration } from '../migration-file.ts';
 import { autocommit, prepareUnits, step, type PlanStep, type PlanUnit } from '../runner.ts';
 import type { SqlStatement } from '../sql-statements.ts';
-import { normalise, readIfExists, type SqlCommand, type VersionTable } from '../version-table.ts';
+import { normalise, readIfExists, stampByRecording, type SqlCommand, type VersionTable } from '../version-table.ts';
 import type { FormatSpec } from './format.ts';
 import { NUMBERED, numberedFiles, sameNumber } from './numbered.ts';
 
@@ -156,7 +156,7 @@ export class GooseVersion implements VersionTable {
   }
 
   stamp(revision: string, chain: readonly Migration[]): SqlCommand[] {
-    return [...this.prepare(), ...this.record(chain.find((m) => m.revision === revision) ?? ({ revision } as Migration))];
+    return stampByRecording(this, revision, chain);
   }
 
   async applied(client: pg.ClientBase, chain: readonly Migration[]): Promise<Set<string>> {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { compareNumbered, linesBefore, parsedBody, refuseDuplicates, type Migration } from '../migration-file.ts';
 import { asOneQuery, prepareUnits, step, type PlanStep, type PlanUnit } from '../runner.ts';
-import { readIfExists, type SqlCommand, type VersionTable } from '../version-table.ts';
+import { readIfExists, stampByRecording, type SqlCommand, type VersionTable } from '../version-table.ts';
 import type { FormatSpec } from './format.ts';
 
 /** sqlMigration.ts `createMigrationCommentRegex`: `-- Up Migration` / `-- Down Migration`, any case. */
@@ -82,7 +82,7 @@ export class PgMigrations implements VersionTable {
   }
 
   stamp(revision: string, chain: readonly Migration[]): SqlCommand[] {
-    return [...this.prepare(), ...this.record(chain.find((m) => m.revision === revision)!)];
+    return stampByRecording(this, revision, chain);
   }
 
   async applied(client: pg.ClientBase, chain: readonly Migration[]): Promise<Set<string>> {

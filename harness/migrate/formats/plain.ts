@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { parsedBody, refuseDuplicates, type Migration } from '../migration-file.ts';
-import { prepareUnits, psqlUnits, recordSteps } from '../runner.ts';
 import { RowPerRevision } from '../version-table.ts';
-import { dbmateUnits } from './dbmate.ts';
+import { numberedPlan } from './dbmate.ts';
 import type { FormatSpec } from './format.ts';
 import { NUMBERED, numberedFiles, sameNumber } from './numbered.ts';
 
@@ -28,8 +27,5 @@ export const plain: FormatSpec = {
     return migrations;
   },
   versionTable: () => new RowPerRevision('schema_migrations', 'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY)'),
-  plan(migrations, runner, versionTable, options) {
-    const record = (m: Migration) => (options.record ? recordSteps(m, versionTable.record(m)) : []);
-    return [...prepareUnits(migrations, versionTable, options), ...migrations.flatMap((m) => (runner === 'dbmate' ? dbmateUnits(m, record(m)) : psqlUnits(m, runner === 'psql' ? 'psql' : 'psql-single-transaction', record(m))))];
-  },
+  plan: numberedPlan,
 };

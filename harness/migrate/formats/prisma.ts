@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type pg from 'pg';
 import { parsedBody, type Migration } from '../migration-file.ts';
-import { asOneQuery, autocommit, step, type PlanUnit } from '../runner.ts';
+import { asOneQuery, autocommit, preparedAndGuarded, step, type PlanUnit } from '../runner.ts';
 import { readIfExists, type SqlCommand, type VersionTable } from '../version-table.ts';
 import type { FormatSpec } from './format.ts';
 
@@ -51,7 +51,7 @@ export const prisma: FormatSpec = {
     const table = versionTable as PrismaMigrations;
     if (migrations.length === 0) return [];
     const first = migrations[0]!;
-    const units: PlanUnit[] = options.record ? autocommit(first, [step(first, 'prepare', 'prepare', table.prepare()[0]!, []), step(first, 'failed-check', 'guard', table.guard(), [])]) : [];
+    const units: PlanUnit[] = options.record ? preparedAndGuarded(first, table, table.guard(), 'failed-check') : [];
     for (const migration of migrations) {
       units.push(
         ...autocommit(migration, [

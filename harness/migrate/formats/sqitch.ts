@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { SetupError } from '../../errors.ts';
 import { parsedBody, type Migration } from '../migration-file.ts';
 import { psqlUnits, step, type PlanUnit } from '../runner.ts';
-import { readIfExists, type SqlCommand, type VersionTable } from '../version-table.ts';
+import { readIfExists, stampByRecording, type SqlCommand, type VersionTable } from '../version-table.ts';
 import type { DirectoryListing, FormatSpec } from './format.ts';
 import { SQITCH_REGISTRY_SQL } from './sqitch-registry.ts';
 
@@ -213,7 +213,7 @@ export class SqitchRegistry implements VersionTable {
 
   /** `sqitch deploy --log-only`: the registry rows, the script not run. */
   stamp(revision: string, chain: readonly Migration[]): SqlCommand[] {
-    return [...this.prepare(), ...this.record(chain.find((m) => m.revision === revision)!)];
+    return stampByRecording(this, revision, chain);
   }
 
   /** Engine.pm `_sync_plan`: the latest change by committed_at, and every change before it in the plan. */
