@@ -86,7 +86,8 @@ export async function deriveSuite(options: DeriveOptions): Promise<Derivation> {
     let around = { before: [] as string[], after: [] as string[] };
     if (previousDb && prevFacts && previous) {
       rows = await withClient(databases.server.connectionConfig(previousDb), (client) => withClient(databases.server.connectionConfig(target.database), async (targetClient) => {
-        const prevInvolved = tablesParentsFirst(prevFacts.filter((t) => involved.some((i) => i.name === t.name)));
+        // parents first by the target's foreign keys too: a key the target adds decides which rows the children's candidates can reference
+        const prevInvolved = tablesParentsFirst(prevFacts.filter((t) => involved.some((i) => i.name === t.name)), targetFacts);
         around = notValidAround(prevInvolved);
         const prevValues = new Map<string, ColumnValues>();
         for (const table of prevInvolved) prevValues.set(table.name, withDeclared(await columnValues(client, table, checksOf(table, prevFacts), prevFacts), table, options.values));

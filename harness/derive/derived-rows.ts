@@ -142,7 +142,8 @@ export async function searchRows(options: {
   const candidatesPerTable = options.candidates ?? 60;
   const perConstraint = options.perConstraint ?? 3;
   const validPerTable = KEPT_KEYS - perConstraint;
-  const nest = migrator.canNestTo(to);
+  // a plan with its own BEGIN/COMMIT (Sqitch's and Alembic's files) still judges the rows, its transaction control left out
+  const nest = migrator.canJudgeNestedTo(to);
   const valid: RowInsert[] = [];
   const violators = new Map<string, RowInsert[]>();
   const underDrift = new Map<string, RowInsert[]>();
@@ -208,7 +209,7 @@ export async function searchRows(options: {
 async function migrationError(client: pg.ClientBase, migrator: Migrator, to: string, after: readonly string[]): Promise<ServerError | undefined> {
   await client.query('SAVEPOINT ch_migrate');
   for (const sql of after) await client.query(sql);
-  const run = await migrator.migrateTo(client, to, 'nested');
+  const run = await migrator.judgeTo(client, to);
   await client.query('ROLLBACK TO SAVEPOINT ch_migrate');
   return run.error?.outcome;
 }

@@ -4,6 +4,7 @@ import { fixedRows, migratedTo, runSql, stampedAt, type StartingState, type Stat
 import type { RowInsert, RowSearch } from './derived-rows.ts';
 import type { InterruptionPoint } from '../migrate/interruptions.ts';
 import type { ConstraintFact } from './schema-facts.ts';
+import { lastPart } from './found-constraints.ts';
 
 /** A constraint the target revision adds, replaces or validates, on its table. */
 export interface FoundConstraint {
@@ -51,7 +52,7 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
   const { valid, violators } = inputs.rows;
   const before = [migratedTo(beforeTarget()), ...inputs.around.before.map((sql) => runSql('a constraint the rows predate, dropped while they are written', sql))];
   const after = inputs.around.after.map((sql) => runSql('the constraint put back NOT VALID, as it was', sql));
-  const withValid = [...before, asRows(`${valid.length} row(s) the target accepts`, valid), ...after];
+  const withValid = [...before, asRows(`${valid.length} row(s) the pending migration accepts`, valid), ...after];
   const states: StartingState[] = [
     fresh,
     { name: 'valid-rows', story: `At the revision before the target, with ${valid.length} row(s) that satisfy every constraint of the target.`, expect: 'converge', steps: withValid },
@@ -74,7 +75,10 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
   for (const found of inputs.found) {
     const sql = handApplied(found);
     if (!sql) continue;
-    states.push({ name: `hand-applied-${slug(found.fact.name)}`, story: `${found.fact.name} hand-applied before the target ran (${sql.notValid ? 'NOT VALID' : 'as the target defines it'}).`, expect: 'converge', steps: [...withValid, runSql(`${found.fact.name} hand-applied`, sql.text)] });
+    // a UNIQUE cannot be hand-applied NOT VALID: it stands only over rows it accepts, so the rows the migration dedupes itself are left out
+    const rows = sql.notValid ? valid : acceptedByUnique(valid, found);
+    const steps = rows === valid ? withValid : [...before, asRows(`${rows.length} row(s) the pending migration and ${found.fact.name} accept`, rows), ...after];
+    states.push({ name: `hand-applied-${slug(found.fact.name)}`, story: `${found.fact.name} hand-applied before the target ran (${sql.notValid ? 'NOT VALID' : 'as the target defines it'}).`, expect: 'converge', steps: [...steps, runSql(`${found.fact.name} hand-applied`, sql.text)] });
   }
   for (const drift of inputs.drift) {
     const rows = inputs.rows.underDrift.get(drift.name) ?? [];
@@ -82,6 +86,21 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
   }
   for (const point of inputs.interruptions) states.push(killedState(point, withValid, target(), inputs.tool));
   return states;
+}
+
+/** The rows a UNIQUE (or primary key) accepts: of each group with equal values in its columns, the first; a row with a NULL there is never a duplicate. */
+function acceptedByUnique(rows: readonly RowInsert[], found: FoundConstraint): RowInsert[] {
+  if (found.fact.kind !== 'unique' && found.fact.kind !== 'primary key') return [...rows];
+  const seen = new Set<string>();
+  return rows.filter((row) => {
+    if (lastPart(row.table) !== lastPart(found.table)) return true;
+    const values = found.fact.columns.map((column) => row.values[row.names.indexOf(column)]);
+    if (values.some((value) => value === undefined || /^NULL\b/i.test(value))) return true;
+    const key = values.join('\u0000');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The SQL that hand-applies a constraint of the target, NOT VALID where PostgreSQL allows it; none for what cannot be hand-applied apart from its column (NOT NULL) or is already there. */

@@ -12,7 +12,7 @@ export function describeDerivation(derivation: Derivation, ms: number): string[]
   for (const [table, values] of derivation.values) {
     lines.push(`  values of ${table}: ${[...values].map(([column, list]) => `${column} ∈ {${list.slice(0, 6).map(shortValue).join(', ')}${list.length > 6 ? `, … ${list.length} in all` : ''}}`).join('; ')}`);
   }
-  if (rows) lines.push(`  rows: ${rows.valid.length} the target accepts; violating: ${[...rows.violators].map(([name, list]) => `${name} ${list.length}`).join(', ') || 'none found'} (${rows.how})`);
+  if (rows) lines.push(`  rows: ${rows.valid.length} the pending migration accepts; violating: ${[...rows.violators].map(([name, list]) => `${name} ${list.length}`).join(', ') || 'none found'} (${rows.how})`);
   const interrupted = suite.states.filter((s) => s.name.startsWith('killed-after-')).length;
   lines.push(`  derived states (${suite.states.length}): ${suite.states.filter((s) => !s.name.startsWith('killed-after-')).map((s) => `${s.name} (${s.expect})`).join(', ')}`);
   lines.push(`  interrupted-deploy states: ${interrupted}${interrupted === 0 && interruptions.length === 0 ? ' (the runner sends the pending revisions so that no kill leaves part of them)' : ''}`);

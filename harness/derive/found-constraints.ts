@@ -92,8 +92,9 @@ export function involvedTables(found: readonly FoundConstraint[], drift: readonl
 }
 
 /** Tables ordered so that a table comes after those its foreign keys reference. */
-export function tablesParentsFirst(tables: readonly TableFact[]): TableFact[] {
-  return parentsFirst(tables, (table) => tables.filter((t) => table.foreignKeys.some((fk) => fk.parent === t.name)));
+export function tablesParentsFirst(tables: readonly TableFact[], alsoBy: readonly TableFact[] = []): TableFact[] {
+  const keys = (table: TableFact) => [...table.foreignKeys, ...(alsoBy.find((t) => t.name === table.name)?.foreignKeys ?? [])];
+  return parentsFirst(tables, (table) => tables.filter((t) => t !== table && keys(table).some((fk) => fk.parent === t.name)));
 }
 
 /** Constraints that are NOT VALID before the target: old rows predate them, so they are dropped while the rows are written and put back after. */

@@ -78,9 +78,9 @@ async function tableFact(client: pg.ClientBase, oid: number, name: string): Prom
   const kinds: Record<string, ConstraintFact['kind']> = { c: 'check', u: 'unique', p: 'primary key', f: 'foreign key', x: 'exclude', n: 'not null' };
   const columnFacts: ColumnFact[] = columns.rows.map((c) => ({ name: c.name, type: c.type, notNull: c.notnull, hasDefault: c.hasdefault, generated: c.generated, category: c.category, ...(c.labels ? { labels: c.labels } : {}) }));
   const constraintFacts: ConstraintFact[] = constraints.rows.filter((c) => kinds[c.contype]).map((c) => ({ name: c.name, kind: kinds[c.contype]!, definition: c.definition, columns: c.columns, validated: c.validated }));
-  // a unique index (CREATE UNIQUE INDEX) is a uniqueness constraint too
+  // a unique index (CREATE UNIQUE INDEX) is a uniqueness constraint too, named as the server names it in a 23505 (its bare name: Prisma's are "User_email_key")
   const indexes = await client.query<{ name: string; definition: string; columns: string[] }>(
-    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition,
+    `SELECT (SELECT x.relname::text FROM pg_class x WHERE x.oid = i.indexrelid) AS name, pg_get_indexdef(i.indexrelid) AS definition,
             ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns
        FROM pg_index i WHERE i.indrelid = $1 AND i.indisunique AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1`,
     [oid],

@@ -59,17 +59,20 @@ export function interruptionPoints(steps: readonly { name: string; meta?: Meta &
   const points: InterruptionPoint[] = [];
   let marked = false;
   let opened = -1;
+  // the revisions whose script (a statement of theirs) has been sent
+  const ran = new Set<unknown>();
   walk(metas).forEach((step, i) => {
     if (metas[i]!.role === 'mark') marked = true;
     else if (metas[i]!.role === 'record') marked = false;
     else if (metas[i]!.role === 'begin') opened = i;
+    if (metas[i]!.role === 'statement') ran.add(metas[i]!.migration);
     // a transaction of the tool's marks alone (golang-migrate's `SetVersion(v, dirty)`) is named by them
     const marks = metas[i]!.role === 'commit' && opened >= 0 && i - opened > 1 && metas.slice(opened + 1, i).every((m) => m.role === 'mark');
     const meta = metas[i]!;
     if (!step.committed || i === metas.length - 1 || meta.role === 'prepare') return;
     const statement = meta.statements.at(-1);
     const file = shownName(meta.migration);
-    points.push({ after: i + 1, step: marks ? steps[opened + 1]!.name : steps[i]!.name, marked, last: meta.role === 'mark' || marks ? `${file}: the tool's mark that its run started` : meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
+    points.push({ after: i + 1, step: marks ? steps[opened + 1]!.name : steps[i]!.name, marked, last: marks || (meta.role === 'mark' && !ran.has(meta.migration)) ? `${file}: the tool's mark that its run started` : meta.role === 'mark' ? `${file}: the tool's note that its script ran, before it marks the revision finished` : meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
   });
   return points;
 }

@@ -4,7 +4,7 @@ import type { Chain } from './chain.ts';
 import { executePlan, type PlanMode, type PlanRun } from './migration-executor.ts';
 import type { Migration } from './migration-file.ts';
 import { planMigrations } from './formats/index.ts';
-import { canNest, type MigrationPlan, type RunnerName } from './runner.ts';
+import { canNest, withoutTransactionControl, type MigrationPlan, type RunnerName } from './runner.ts';
 
 /** A chain and the runner that deploys it: what to send to bring a database to a revision. */
 export class Migrator {
@@ -31,6 +31,19 @@ export class Migrator {
   /** Whether every plan up to `to` can run nested in a transaction the caller rolls back. */
   canNestTo(to: string): boolean {
     return canNest(this.plan(this.chain.upTo(to)));
+  }
+
+  /**
+   * Whether rows can be judged by the pending migration under a savepoint once the files' own
+   * BEGIN/COMMIT are left out (no statement that must run outside a transaction).
+   */
+  canJudgeNestedTo(to: string): boolean {
+    return canNest(withoutTransactionControl(this.plan(this.chain.upTo(to))));
+  }
+
+  /** The pending revisions run under savepoints, their own BEGIN/COMMIT left out: whether the migration accepts the database's rows (undone by the caller). Never a verdict. */
+  async judgeTo(client: pg.ClientBase, to: string): Promise<PlanRun> {
+    return executePlan(client, withoutTransactionControl(this.planTo(await this.applied(client), to)), 'nested');
   }
 
   /** Applies every pending revision up to `to`. */

@@ -112,6 +112,25 @@ export function hasTransactionControl(migration: Migration): boolean {
 }
 
 /**
+ * The plan with the files' own transaction control left out (a BEGIN/COMMIT of Sqitch's or
+ * Alembic's, inside a whole-file query too): NOT how the tool sends it, but what lets the
+ * derivation ask "does the migration accept this row?" under a savepoint. Only that question:
+ * every verdict runs the plan as the tool sends it.
+ */
+export function withoutTransactionControl(plan: MigrationPlan): MigrationPlan {
+  const units = plan.units.map((unit) => ({
+    ...unit,
+    steps: unit.steps.flatMap((s) => {
+      const kept = s.statements.filter((statement) => statement.kind !== 'TransactionStmt');
+      if (kept.length === s.statements.length) return [s];
+      if (kept.length === 0) return [];
+      return [{ ...s, sql: kept.map((statement) => statement.sql.replace(/;\s*$/, '')).join(';\n'), statements: kept.map((statement) => ({ ...statement, offset: 0 })) }];
+    }),
+  }));
+  return { ...plan, units };
+}
+
+/**
  * Whether a plan can run inside a transaction the caller opened (each unit under a savepoint,
  * which fails and rolls back exactly like the unit's own transaction): not when a file
  * controls transactions itself or has a statement PostgreSQL refuses inside a transaction.

@@ -10,7 +10,7 @@ const INFORMATION_URI = 'https://www.npmjs.com/package/constraint-harness';
  * at the migration file and line of the statement involved, so that it shows on the pull
  * request's diff. The statement is, in order: the one a migration error names (`file:line`),
  * the target's statement that names the constraint the failure involves, the target's first.
- * Paths are relative to the working directory (the repository's root in CI).
+ * Paths are relative to the root of the repository the run is in (as code scanning reads them), else to the working directory.
  */
 export function formatSarifReport(report: VerifyReport, version: string): string {
   const failures = report.states.flatMap((state) => state.properties.filter((p) => !p.ok).map((property) => ({ state, property })));

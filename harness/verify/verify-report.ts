@@ -23,7 +23,7 @@ export interface VerifyReport {
   rehearsal?: RehearsalReport;
 }
 
-/** Where the revision under test is written: its file (relative to the working directory) and where each of its statements starts, so that a failure can point at one. */
+/** Where the revision under test is written: its file (relative to the root of the repository the run is in, else to the working directory) and where each of its statements starts, so that a failure can point at one. */
 export interface TargetSource {
   file: string;
   line: number;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Migration } from '../migrate/index.ts';
 import type { Progress } from '../run/progress.ts';
@@ -129,9 +130,17 @@ function reportHeader(bench: Workbench, config: RunConfig, items: number, states
   };
 }
 
-/** The target revision's file and statements, for reports that point at a line (SARIF). */
+/** Where paths in reports start: the repository the working directory is in (GitHub code scanning reads paths from its root), else the working directory. */
+function sourceRoot(): string {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) return process.cwd();
+  }
+}
+
+/** The target revision's file (relative to the repository's root) and statements, for reports that point at a line (SARIF). */
 function targetSource(migration: Migration): TargetSource {
-  return { file: path.relative(process.cwd(), migration.file) || migration.file, line: migration.statements[0]?.line ?? migration.upLine, statements: migration.statements.map((s) => ({ line: s.line, text: s.sql.slice(0, 4000) })) };
+  return { file: path.relative(sourceRoot(), migration.file) || migration.file, line: migration.statements[0]?.line ?? migration.upLine, statements: migration.statements.map((s) => ({ line: s.line, text: s.sql.slice(0, 4000) })) };
 }
 
 /** The constraints of the reference catalog that the target revision's SQL names. */

@@ -84,19 +84,21 @@ export function parseGoose(text: string, name: string): { messages: { sql: strin
           upStart = i + 1;
           return;
         case 'down':
-          if (state === 'up-block' || buffer.length > 0) throw new SetupError(`${name}:${i + 1}: unexpected unfinished SQL query before '-- +goose Down': missing semicolon?`);
+          if (state === 'start') throw new SetupError(`${name}: a goose migration must start with '-- +goose Up' annotation`);
+          if (state === 'up-block' || buffer.join('\n').trim() !== '') throw new SetupError(`${name}:${i + 1}: unexpected unfinished SQL query before '-- +goose Down': missing semicolon?`);
           if (state === 'up') upEnd = i;
+          buffer = [];
           state = 'down';
           return;
         case 'statementbegin':
           if (state === 'up') state = 'up-block';
-          else if (state !== 'down') throw new SetupError(`${name}:${i + 1}: '-- +goose StatementBegin' outside the Up or Down part`);
+          else if (state === 'start') throw new SetupError(`${name}: a goose migration must start with '-- +goose Up' annotation`);
           return;
         case 'statementend':
           if (state === 'up-block') {
             flush();
             state = 'up';
-          }
+          } else if (state !== 'down') throw new SetupError(`${name}:${i + 1}: '-- +goose StatementEnd' without its StatementBegin`);
           return;
         case 'no transaction':
           useTx = false;
@@ -109,6 +111,7 @@ export function parseGoose(text: string, name: string): { messages: { sql: strin
           throw new SetupError(`${name}:${i + 1}: unknown goose annotation ${JSON.stringify(line.trim())}`);
       }
     }
+    if (state === 'start' && line.trim() !== '' && !line.trim().startsWith('--')) throw new SetupError(`${name}:${i + 1}: SQL before '-- +goose Up' (goose refuses it: a migration must start with '-- +goose Up' annotation)`);
     if (state !== 'up' && state !== 'up-block') return;
     // before a statement starts, comments and empty lines are not sent; inside one, every line is
     if (buffer.length === 0 && (line === '' || line.trim().startsWith('--'))) return;

@@ -61,7 +61,8 @@ export const nodePgMigrate: FormatSpec = {
 function upPart(text: string): { body: string; offset: number } {
   const upStart = text.search(marker('up'));
   const downStart = text.search(marker('down'));
-  if (upStart < 0) return { body: downStart >= 0 ? text.slice(0, downStart) : text, offset: 0 };
+  // sqlMigration.ts: without an Up marker the whole file is the up migration, a Down part included
+  if (upStart < 0) return { body: text, offset: 0 };
   return { body: text.slice(upStart, downStart > upStart ? downStart : undefined), offset: upStart };
 }
 

@@ -49,7 +49,7 @@ export const sqitch: FormatSpec = {
     return listing.files.includes(PLAN);
   },
   read: readPlan,
-  versionTable: (migrations) => new SqitchRegistry(String(migrations[0]?.versionData?.project ?? '')),
+  versionTable: (migrations) => new SqitchRegistry(String(migrations[0]?.versionData?.project ?? ''), (migrations[0]?.versionData?.uri as string | null | undefined) ?? null),
   plan(migrations, _runner, versionTable, options) {
     const registry = versionTable as SqitchRegistry;
     const units: PlanUnit[] = [];
@@ -137,6 +137,7 @@ async function readPlan(listing: DirectoryListing): Promise<Migration[]> {
       transactional: true,
       versionData: {
         project,
+        uri: uri ?? null,
         change_id: changeId,
         script_hash: createHash('sha1').update(Buffer.from(script, 'utf8')).digest('hex'),
         note: noteText,
@@ -174,14 +175,17 @@ export class SqitchRegistry implements VersionTable {
   readonly tables = ['sqitch.releases', 'sqitch.projects', 'sqitch.changes', 'sqitch.tags', 'sqitch.dependencies', 'sqitch.events'];
   readonly stampCovers = 'ancestors';
 
-  constructor(private readonly project: string) {}
+  constructor(
+    private readonly project: string,
+    private readonly uri: string | null,
+  ) {}
 
   /** The registry (pg.sql) and its release row when missing, then the project's row (Engine.pm `initialize`, `register_project`). */
   prepare(): SqlCommand[] {
     const [name, email] = committer();
     return [
       { sql: `DO $sqitch$ BEGIN IF to_regclass('sqitch.changes') IS NULL THEN\n${SQITCH_REGISTRY_SQL}\nINSERT INTO sqitch.releases (version, installed_at, installer_name, installer_email) VALUES (1.1, clock_timestamp(), ${lit(name)}, ${lit(email)});\nEND IF; END $sqitch$` },
-      { sql: 'INSERT INTO sqitch.projects (project, uri, creator_name, creator_email, created_at) VALUES ($1, NULL, $2, $3, clock_timestamp()) ON CONFLICT (project) DO NOTHING', parameters: [this.project, name, email] },
+      { sql: 'INSERT INTO sqitch.projects (project, uri, creator_name, creator_email, created_at) VALUES ($1, $2, $3, $4, clock_timestamp()) ON CONFLICT (project) DO NOTHING', parameters: [this.project, this.uri, name, email] },
     ];
   }
 
