@@ -70,9 +70,18 @@ export function interruptionPoints(steps: readonly { name: string; meta?: Meta &
     const marks = metas[i]!.role === 'commit' && opened >= 0 && i - opened > 1 && metas.slice(opened + 1, i).every((m) => m.role === 'mark');
     const meta = metas[i]!;
     if (!step.committed || i === metas.length - 1 || meta.role === 'prepare') return;
-    const statement = meta.statements.at(-1);
-    const file = shownName(meta.migration);
-    points.push({ after: i + 1, step: marks ? steps[opened + 1]!.name : steps[i]!.name, marked, last: marks || (meta.role === 'mark' && !ran.has(meta.migration)) ? `${file}: the tool's mark that its run started` : meta.role === 'mark' ? `${file}: the tool's note that its script ran, before it marks the revision finished` : meta.role === 'record' ? `${file}: its version row` : meta.role === 'commit' ? `${file}: COMMIT` : statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file });
+    points.push({ after: i + 1, step: marks ? steps[opened + 1]!.name : steps[i]!.name, marked, last: lastSent(meta, marks || (meta.role === 'mark' && !ran.has(meta.migration))) });
   });
   return points;
+}
+
+/** The message a kill came after, for people; `started` when it is the tool's mark that a revision's run began. */
+function lastSent(meta: Meta & Pick<MigrationStepMeta, 'migration'>, started: boolean): string {
+  const file = shownName(meta.migration);
+  if (started) return `${file}: the tool's mark that its run started`;
+  if (meta.role === 'mark') return `${file}: the tool's note that its script ran, before it marks the revision finished`;
+  if (meta.role === 'record') return `${file}: its version row`;
+  if (meta.role === 'commit') return `${file}: COMMIT`;
+  const statement = meta.statements.at(-1);
+  return statement ? `${file}:${statement.line} ${oneLine(statement.sql, 80)}` : file;
 }

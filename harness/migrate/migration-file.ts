@@ -1,10 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SetupError, errorMessage } from '../errors.ts';
-import type { ChainFormat, DirectoryListing } from './formats/format.ts';
+import type { DirectoryListing } from './formats/format.ts';
 import { leadingBlankLines, splitStatements, SqlSyntaxError, type SqlStatement } from './sql-statements.ts';
 
-export type { ChainFormat } from './formats/format.ts';
 
 /** One revision of the chain, as written. */
 export interface Migration {
@@ -72,7 +71,7 @@ export async function listDirectory(dir: string): Promise<DirectoryListing> {
   return { dir, files, text: (file) => texts.get(file) ?? texts.set(file, readText(path.join(dir, file))).get(file)! };
 }
 
-export async function readText(file: string): Promise<string> {
+async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
@@ -110,9 +109,4 @@ export function refuseDuplicates(migrations: readonly Migration[], same: (a: str
       }
     }
   }
-}
-
-/** Whether a chain format's name is one the harness reads. */
-export function isChainFormat(name: string, names: readonly string[]): name is ChainFormat {
-  return names.includes(name);
 }

@@ -83,7 +83,7 @@ export function prepareUnits(migrations: readonly Migration[], versionTable: Ver
 
 /** The version table created if needed, then the tool's check that refuses the deploy (a dirty flag, a failed row): autocommit messages before anything else. */
 export function preparedAndGuarded(first: Migration, versionTable: VersionTable, guard: SqlCommand, guardName: string): PlanUnit[] {
-  return autocommit(first, [...versionTable.prepare().map((command, i) => step(first, i ? `prepare${i + 1}` : 'prepare', 'prepare', command, [])), step(first, guardName, 'guard', guard, [])]);
+  return [...prepareUnits([first], versionTable, { record: true }), ...autocommit(first, [step(first, guardName, 'guard', guard, [])])];
 }
 
 /** Each statement of a revision as its own message, as written. */
@@ -124,7 +124,14 @@ export function withoutTransactionControl(plan: MigrationPlan): MigrationPlan {
       const kept = s.statements.filter((statement) => statement.kind !== 'TransactionStmt');
       if (kept.length === s.statements.length) return [s];
       if (kept.length === 0) return [];
-      return [{ ...s, sql: kept.map((statement) => statement.sql.replace(/;\s*$/, '')).join(';\n'), statements: kept.map((statement) => ({ ...statement, offset: 0 })) }];
+      let sql = '';
+      const statements = kept.map((statement) => {
+        if (sql) sql += ';\n';
+        const placed = { ...statement, offset: sql.length };
+        sql += statement.sql.replace(/;\s*$/, '');
+        return placed;
+      });
+      return [{ ...s, sql, statements }];
     }),
   }));
   return { ...plan, units };

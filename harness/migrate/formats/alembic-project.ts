@@ -27,17 +27,29 @@ export async function exportAlembicProject(ini: string): Promise<Migration[]> {
   const files = (await readdir(versions).catch((error) => {
     throw new SetupError(`--alembic-ini ${ini}: cannot read its versions folder ${versions}: ${errorMessage(error)}`);
   })).filter((name) => name.endsWith('.py'));
-  const revisions = new Map<string, { file: string; down?: string; line: number }>();
+  const env = await readFile(path.resolve(here, location, 'env.py'), 'utf8').catch(() => '');
+  const revisions = new Map<string, { file: string; down?: string; line: number; text: string }>();
   for (const name of files) {
     const text = await readFile(path.join(versions, name), 'utf8');
     const revision = REVISION.exec(text)?.[1];
     if (!revision) continue;
     const up = UPGRADE.exec(text);
-    revisions.set(revision, { file: path.join(versions, name), down: DOWN_REVISION.exec(text)?.[1] || undefined, line: up ? text.slice(0, up.index).split('\n').length : 1 });
+    revisions.set(revision, { file: path.join(versions, name), down: DOWN_REVISION.exec(text)?.[1] || undefined, line: up ? text.slice(0, up.index).split('\n').length : 1, text });
   }
   if (revisions.size === 0) throw new SetupError(`--alembic-ini ${ini}: no revision files in ${versions}`);
   await loadSqlParser();
-  const exported = await mapLimited([...revisions], 2, async ([revision, { file, down }]) => ({ name: path.basename(file), file, text: await offlineSql(here, ini, down ? `${down}:${revision}` : revision) }));
+  const exported = await mapLimited([...revisions], 2, async ([revision, { file, down, text }]) => {
+    const range = down ? `${down}:${revision}` : revision;
+    // the derivation and the run each load the chain: Alembic runs once per revision as written (its file, env.py, the ini)
+    const key = [path.resolve(ini), iniText, env, range, text].join('\u0000');
+    let sql = printed.get(key);
+    if (!sql) {
+      sql = offlineSql(here, ini, range);
+      printed.set(key, sql);
+      sql.catch(() => printed.delete(key));
+    }
+    return { name: path.basename(file), file, text: await sql };
+  });
   const chain = alembicChain(versions, exported);
   // the statements are lines of Alembic's offline SQL: point them at the revision's upgrade() instead
   return chain.map((migration) => {
@@ -45,6 +57,9 @@ export async function exportAlembicProject(ini: string): Promise<Migration[]> {
     return { ...migration, statements: migration.statements.map((s) => ({ ...s, line })), upLine: line };
   });
 }
+
+/** Alembic's offline SQL, by everything that decides it: a revision is exported once per process. */
+const printed = new Map<string, Promise<string>>();
 
 /** The ways to run Alembic, first that works: $ALEMBIC, `alembic` on PATH, then a Python that has it. */
 const ALEMBIC_COMMANDS: readonly string[][] = [...(process.env.ALEMBIC ? [[process.env.ALEMBIC]] : []), ['alembic'], ['python3', '-m', 'alembic'], ['/usr/bin/python3', '-m', 'alembic']];

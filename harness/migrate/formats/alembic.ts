@@ -3,7 +3,7 @@ import { SetupError } from '../../errors.ts';
 import { parsedBody, type Migration } from '../migration-file.ts';
 import { prepareUnits, psqlUnits } from '../runner.ts';
 import { AlembicVersion } from '../version-table.ts';
-import type { DirectoryListing, FormatSpec } from './format.ts';
+import { anyFileSays, type DirectoryListing, type FormatSpec } from './format.ts';
 
 const ALEMBIC_WRITE = /\b(insert\s+into|update)\s+("?\w+"?\.)?"?alembic_version"?/i;
 const ALEMBIC_VERSION = /version_num\s*=\s*'([^']+)'|\(version_num\)\s*VALUES\s*\('([^']+)'\)/gi;
@@ -20,10 +20,7 @@ export const alembic: FormatSpec = {
   tool: 'Alembic',
   proven: 'real tool',
   runners: ['psql', 'psql-single-transaction'],
-  async detect(listing) {
-    for (const file of sqlFiles(listing)) if (ALEMBIC_WRITE.test(await listing.text(file))) return true;
-    return false;
-  },
+  detect: (listing) => anyFileSays(listing, sqlFiles(listing), ALEMBIC_WRITE),
   async read(listing) {
     const texts = await Promise.all(sqlFiles(listing).map(async (name) => ({ name, file: path.join(listing.dir, name), text: await listing.text(name) })));
     return alembicChain(listing.dir, texts);

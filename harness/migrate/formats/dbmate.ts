@@ -3,7 +3,7 @@ import { SetupError } from '../../errors.ts';
 import { linesBefore, parsedBody, refuseDuplicates, type Migration } from '../migration-file.ts';
 import { asOneQuery, autocommit, hasTransactionControl, oneByOne, prepareUnits, psqlUnits, recordSteps, type PlanOptions, type PlanStep, type PlanUnit, type RunnerName } from '../runner.ts';
 import { RowPerRevision, type VersionTable } from '../version-table.ts';
-import type { FormatSpec } from './format.ts';
+import { anyFileSays, type FormatSpec } from './format.ts';
 import { NUMBERED, numberedFiles, sameNumber } from './numbered.ts';
 
 const UP_MARKER = /^--\s*migrate:up(\s*$|\s+\S+.*$)/m;
@@ -20,10 +20,7 @@ export const dbmate: FormatSpec = {
   tool: 'dbmate',
   proven: 'real tool',
   runners: ['dbmate', 'psql-single-transaction', 'psql'],
-  async detect(listing) {
-    for (const name of numberedFiles(listing)) if (UP_MARKER.test(await listing.text(name))) return true;
-    return false;
-  },
+  detect: (listing) => anyFileSays(listing, numberedFiles(listing), UP_MARKER),
   async read(listing) {
     const migrations: Migration[] = [];
     for (const name of numberedFiles(listing)) {

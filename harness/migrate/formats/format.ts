@@ -36,3 +36,9 @@ export interface FormatSpec {
   /** The messages the runner sends to apply these revisions, in order. */
   plan(migrations: readonly Migration[], runner: RunnerName, versionTable: VersionTable, options: PlanOptions): PlanUnit[];
 }
+
+/** Whether any of these files of a listing says what `pattern` looks for (a tool's marker: dbmate's `-- migrate:up`, goose's `-- +goose Up`…). */
+export async function anyFileSays(listing: DirectoryListing, files: readonly string[], pattern: RegExp): Promise<boolean> {
+  for (const file of files) if (pattern.test(await listing.text(file))) return true;
+  return false;
+}

@@ -5,7 +5,7 @@ import { parsedBody, refuseDuplicates, type Migration } from '../migration-file.
 import { autocommit, prepareUnits, step, type PlanStep, type PlanUnit } from '../runner.ts';
 import type { SqlStatement } from '../sql-statements.ts';
 import { normalise, readIfExists, stampByRecording, type SqlCommand, type VersionTable } from '../version-table.ts';
-import type { FormatSpec } from './format.ts';
+import { anyFileSays, type FormatSpec } from './format.ts';
 import { NUMBERED, numberedFiles, sameNumber } from './numbered.ts';
 
 const GOOSE_UP = /^--\s*\+goose\s+Up\b/im;
@@ -25,10 +25,7 @@ export const goose: FormatSpec = {
   tool: 'goose',
   proven: 'source and documentation',
   runners: ['goose'],
-  async detect(listing) {
-    for (const name of numberedFiles(listing)) if (GOOSE_UP.test(await listing.text(name))) return true;
-    return false;
-  },
+  detect: (listing) => anyFileSays(listing, numberedFiles(listing), GOOSE_UP),
   async read(listing) {
     const migrations: Migration[] = [];
     for (const name of numberedFiles(listing)) {

@@ -3,7 +3,8 @@ import type pg from 'pg';
 import { compareNumbered, linesBefore, parsedBody, refuseDuplicates, type Migration } from '../migration-file.ts';
 import { asOneQuery, prepareUnits, step, type PlanStep, type PlanUnit } from '../runner.ts';
 import { readIfExists, stampByRecording, type SqlCommand, type VersionTable } from '../version-table.ts';
-import type { FormatSpec } from './format.ts';
+import { anyFileSays, type FormatSpec } from './format.ts';
+import { numberedFiles } from './numbered.ts';
 
 /** sqlMigration.ts `createMigrationCommentRegex`: `-- Up Migration` / `-- Down Migration`, any case. */
 const marker = (direction: 'up' | 'down') => new RegExp(`^\\s*--[\\s-]*${direction}\\s+migration`, 'im');
@@ -26,13 +27,10 @@ export const nodePgMigrate: FormatSpec = {
   tool: 'node-pg-migrate',
   proven: 'real tool',
   runners: ['node-pg-migrate', 'node-pg-migrate-no-single-transaction'],
-  async detect(listing) {
-    for (const file of listing.files.filter((f) => !f.includes('/') && FILE.test(f))) if (marker('up').test(await listing.text(file))) return true;
-    return false;
-  },
+  detect: (listing) => anyFileSays(listing, numberedFiles(listing, FILE), marker('up')),
   async read(listing) {
     const migrations: Migration[] = [];
-    for (const file of listing.files.filter((f) => !f.includes('/') && FILE.test(f))) {
+    for (const file of numberedFiles(listing, FILE)) {
       const text = await listing.text(file);
       const up = upPart(text);
       const name = file.replace(/\.sql$/, '');
