@@ -88,11 +88,11 @@ export function derivedStates(inputs: StateInputs): StartingState[] {
   return states;
 }
 
-/** The rows a UNIQUE (or primary key) accepts: of each group with equal values in its columns, the first; a row with a NULL there is never a duplicate. */
-function acceptedByUnique(rows: readonly RowInsert[], found: FoundConstraint): RowInsert[] {
-  if (found.fact.kind !== 'unique' && found.fact.kind !== 'primary key') return [...rows];
+/** The rows a UNIQUE (or primary key) accepts: of each group with equal values in its columns, the first; a row with a NULL there is never a duplicate. The same array when it accepts them all. */
+function acceptedByUnique<R extends RowInsert>(rows: R[], found: FoundConstraint): R[] {
+  if (found.fact.kind !== 'unique' && found.fact.kind !== 'primary key') return rows;
   const seen = new Set<string>();
-  return rows.filter((row) => {
+  const accepted = rows.filter((row) => {
     if (lastPart(row.table) !== lastPart(found.table)) return true;
     const values = found.fact.columns.map((column) => row.values[row.names.indexOf(column)]);
     if (values.some((value) => value === undefined || /^NULL\b/i.test(value))) return true;
@@ -101,6 +101,7 @@ function acceptedByUnique(rows: readonly RowInsert[], found: FoundConstraint): R
     seen.add(key);
     return true;
   });
+  return accepted.length === rows.length ? rows : accepted;
 }
 
 /** The SQL that hand-applies a constraint of the target, NOT VALID where PostgreSQL allows it; none for what cannot be hand-applied apart from its column (NOT NULL) or is already there. */

@@ -4,6 +4,6 @@ export { FORMATS, FORMAT_NAMES, defaultRunner, formatSpec, planMigrations, readM
 export { Migrator } from './migrator.ts';
 export { MigrationError, executePlan, migrationError, planProgram, summarisePlanRun, type MigrationEvent, type MigrationStepMeta, type PlanMode, type PlanRun } from './migration-executor.ts';
 export { RUNNERS, canNest, hasTransactionControl, type MigrationPlan, type PlanStep, type PlanUnit, type RunnerName } from './runner.ts';
-export { BOOKKEEPING_TABLES, type SqlCommand, type VersionTable } from './version-table.ts';
+export { BOOKKEEPING_TABLES, readIfExists, type SqlCommand, type VersionTable } from './version-table.ts';
 export { loadSqlParser, oneLine, splitStatements, type SqlStatement } from './sql-statements.ts';
 export { interruptionPoints, openAfter, type InterruptionPoint } from './interruptions.ts';

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { catalogDigest, catalogRevert, fingerprintContent, snapshotCatalog, type CatalogSnapshot, type ContentFingerprint } from '../../catalog/index.ts';
 import { InterleavingExecutor } from '../../sessions/index.ts';
+import { readIfExists } from '../../migrate/index.ts';
 import type { ScratchDatabases } from '../../postgres/index.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
 
@@ -110,9 +111,8 @@ export class DeployCopy {
     const rows: Record<string, string> = {};
     for (const name of this.versionTables) {
       const table = name.split('.').map((part) => pg.escapeIdentifier(part)).join('.');
-      const exists = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::text AS oid', [table]);
-      if (exists.rows[0]!.oid === null) continue;
-      rows[table] = (await client.query<{ rows: string }>(`SELECT coalesce(json_agg(v), '[]')::text AS rows FROM ${table} AS v`)).rows[0]!.rows;
+      const [found] = await readIfExists<{ rows: string }>(client, table, `SELECT coalesce(json_agg(v), '[]')::text AS rows FROM ${table} AS v`);
+      if (found) rows[table] = found.rows;
     }
     return rows;
   }
