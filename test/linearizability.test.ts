@@ -24,7 +24,7 @@ function event(session: number, index: number, action: WriterAction, start: numb
 
 function check(events: HistoryEvent[], finalValue: number, bound?: number) {
   return checkHistory({
-    state: 'test',
+    start: { state: 'test' },
     events,
     initial: initialModelState(World.empty(), 2, 'after'),
     final: (committed) => (value(committed) === finalValue ? [] : [{ where: 'final table', expected: `v = ${finalValue}`, actual: `v = ${value(committed)}` }]),

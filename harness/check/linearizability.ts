@@ -1,4 +1,4 @@
-import type { HistoryEvent, Mismatch } from './model.ts';
+import type { HistoryEvent, Mismatch, StartContext } from './model.ts';
 import { stateKey, transition, type MigrationSession, type ModelState } from './transactional-model.ts';
 import type { World } from './world.ts';
 
@@ -6,8 +6,8 @@ import type { World } from './world.ts';
 export const SEARCH_BOUND = 100_000;
 
 export interface HistoryCheck {
-  /** The starting state, passed to the model. */
-  state: string;
+  /** The starting state and what it enforced before the migration, passed to the model. */
+  start: StartContext;
   events: readonly HistoryEvent[];
   initial: ModelState;
   migration?: MigrationSession;
@@ -64,7 +64,7 @@ export function checkHistory(check: HistoryCheck): HistoryVerdict {
     for (let i = 0; i < events.length; i++) {
       if (done[i] || predecessors[i]!.some((p) => !done[p])) continue;
       if (++explored > bound) return 'bound';
-      const step = transition(check.state, state, events[i]!, check.migration);
+      const step = transition(check.start, state, events[i]!, check.migration);
       if ('mismatch' in step) {
         note([step.mismatch]);
         continue;

@@ -19,6 +19,9 @@ export interface MigrationFailure {
   column?: string;
   /** Rows that violate what the migration tried to add, counted after the failure. */
   violatingRows?: number;
+  /** The first violating rows' keys (at most 20), and the SELECT that lists every one of them. */
+  violatingKeys?: string[];
+  selectViolating?: string;
   /** The server's error: message, DETAIL, HINT. */
   server?: ServerError;
 }

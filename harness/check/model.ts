@@ -12,7 +12,23 @@ export interface ModelContext {
   /** The starting state the database came from. */
   state: string;
   schema: SchemaPhase;
+  /**
+   * The constraints the state's database had before the migration, as PostgreSQL prints them
+   * (`CHECK (…)`, `FOREIGN KEY (…) REFERENCES …`): what a model reads when the state's name
+   * does not say what it enforces (a snapshot of the team's own database).
+   */
+  constraintsBefore?: readonly ConstraintFact[];
 }
+
+/** A constraint as the catalog prints it. */
+export interface ConstraintFact {
+  table: string;
+  name: string;
+  definition: string;
+}
+
+/** Who the model is asked about: the starting state, and what its database enforced before the migration. */
+export type StartContext = Omit<ModelContext, 'schema'>;
 
 /** What a statement does: its outcome, and the rows it writes if it succeeds. */
 export interface Prediction {

@@ -1,5 +1,5 @@
 import { formatActual, formatExpected, matches, type ExpectedOutcome } from '../sessions/index.ts';
-import type { HistoryEvent, Mismatch, Prediction, SchemaPhase } from './model.ts';
+import type { HistoryEvent, Mismatch, Prediction, SchemaPhase, StartContext } from './model.ts';
 import { OverlayView, writeId, type RowWrite, type World } from './world.ts';
 
 /** A writer session's open transaction: its own writes, visible to it alone until COMMIT. */
@@ -44,7 +44,7 @@ export type Transition = { next: ModelState[] } | { mismatch: Mismatch };
  * the server's choice and always admissible. The migration's steps change which schema the
  * writers meet once they are durable (the session is idle again after them).
  */
-export function transition(startingState: string, state: ModelState, event: HistoryEvent, migration?: MigrationSession): Transition {
+export function transition(start: StartContext, state: ModelState, event: HistoryEvent, migration?: MigrationSession): Transition {
   const meta = event.step.meta!;
   if (meta.kind === 'migration') return { next: [migrationStep(state, event, migration)] };
   const where = `${meta.who ?? `s${event.session + 1}`} ${meta.label}`;
@@ -58,7 +58,7 @@ export function transition(startingState: string, state: ModelState, event: Hist
   if (session.open && session.aborted) return expect(where, event, [{ expect: { kind: 'error', sqlstate: '25P02' } }], () => state);
   const view = session.open ? new OverlayView(state.committed, session.writes) : state.committed;
   if (!action.op.predict) throw new Error(`${action.op.label}: the operation has no predict, and the suite's oracle is the model (declare oracle: 'state-differential' to judge it against the reference instead)`);
-  const predicted = action.op.predict(view, { state: startingState, schema: state.schema });
+  const predicted = action.op.predict(view, { ...start, schema: state.schema });
   const predictions = Array.isArray(predicted) ? (predicted as readonly Prediction[]) : [predicted as Prediction];
   return expect(where, event, predictions, (prediction) => afterStatement(state, event.session, session, prediction));
 }

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, FORMAT_CHOICES, groups, integer, list, MUTANT_KINDS, mutantKinds, nonNegativeInteger, positiveInteger, replayPath, RUNNER_NAMES, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions } from './options.ts';
+import { defaultWorkers, FORMAT_CHOICES, groups, integer, list, MUTANT_KINDS, mutantKinds, nonNegativeInteger, positiveInteger, replayPath, RUNNER_NAMES, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions, withSnapshotOptions } from './options.ts';
 import { GROUPS } from '../run/property-result.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
@@ -20,7 +20,7 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
-  withProviderOptions(withChainOptions(program.command('verify')))
+  withSnapshotOptions(withProviderOptions(withChainOptions(program.command('verify'))))
     .description('build every starting state, migrate it, and check the properties')
     .option('--states <names>', 'comma-separated starting states (default: all)', list)
     .option('--group <groups>', `comma-separated property groups: ${GROUPS.join(', ')} (default: all)`, groups)
@@ -69,7 +69,7 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
       exitCode = await runMutate(flags);
     });
 
-  withRehearsalOptions(withProviderOptions(withChainOptions(program.command('rehearse'))))
+  withSnapshotOptions(withRehearsalOptions(withProviderOptions(withChainOptions(program.command('rehearse')))))
     .description('rehearse the deploy at production scale: the lock ledger per statement, the hold projected to PROD, writers under load, a long reader, lock_timeout and retries')
     .option('--seed <n>', 'seed for the writers (default: random, always printed)', integer)
     .option('--json', 'print one JSON document on stdout (logs go to stderr)')

@@ -26,6 +26,16 @@ export function withChainOptions(command: Command): Command {
     .addOption(new Option('--runner <runner>', "how each file is sent (default: the format's tool, as it sends them; plain SQL: psql-single-transaction)").choices([...RUNNER_NAMES]));
 }
 
+/** A starting state copied read-only from a real database or a dump (`verify`, `rehearse`). */
+export function withSnapshotOptions(command: Command): Command {
+  return command
+    .option('--from-db <url>', 'add the state "snapshot": a read-only copy of this database (one REPEATABLE READ, READ ONLY transaction; nothing is written to it)')
+    .option('--from-dump <file>', 'add the state "snapshot" from a pg_dump file (plain SQL, or custom format: read with pg_restore)')
+    .option('--sample <rows>', 'with --from-db: copy at most this many rows per table, and the parents they reference', positiveInteger)
+    .addOption(new Option('--expect-snapshot <outcome>', 'what the migration must do from the snapshot (default converge: a deploy that would fail on this data is not signed off)').choices(['converge', 'fail-atomically']))
+    .option('--pg-dump <path>', "a pg_dump binary (its pg_restore beside it reads custom-format dumps; default: PATH's)");
+}
+
 /** The deploy rehearsal's options (`rehearse`; `verify` takes them too, and rehearses when --rows is given). */
 export function withRehearsalOptions(command: Command, withinVerify = false): Command {
   return command

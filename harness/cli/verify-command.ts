@@ -33,6 +33,11 @@ export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
   maxWriterDeadlocks?: number;
   json?: boolean;
   report?: string;
+  fromDb?: string;
+  fromDump?: string;
+  sample?: number;
+  expectSnapshot?: 'converge' | 'fail-atomically';
+  pgDump?: string;
 }
 
 /** The rehearsal's flags, shared by `rehearse` and `verify --rows`. */
@@ -70,6 +75,7 @@ export const log = (line: string) => process.stderr.write(`${redactPasswords(lin
 
 /** The run configuration the flags describe (the one place flags become configuration). */
 export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunConfig {
+  if (!flags.fromDb && !flags.fromDump && (flags.sample !== undefined || flags.expectSnapshot || flags.pgDump)) throw new SetupError('--sample, --expect-snapshot and --pg-dump apply to a snapshot: give --from-db URL or --from-dump FILE');
   if (flags.path !== undefined && flags.seed === undefined) throw new SetupError('--path replays a failure and needs the --seed it was found with');
   return runConfig({
     suite: flags.suite,
@@ -89,6 +95,7 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
     workers: flags.workers,
     shard: flags.shard,
     maxWriterDeadlocks: flags.maxWriterDeadlocks,
+    ...(flags.fromDb || flags.fromDump ? { snapshot: { fromDb: flags.fromDb, fromDump: flags.fromDump && path.resolve(flags.fromDump), sample: flags.sample, expect: flags.expectSnapshot, pgDump: flags.pgDump } } : {}),
     ...(flags.rows !== undefined ? { rehearsal: rehearsalConfig(flags as RehearsalFlags, flags.rows) } : {}),
   });
 }

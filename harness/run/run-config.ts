@@ -1,5 +1,6 @@
 import type { ChainFormat, RunnerName } from '../migrate/index.ts';
 import type { ProviderChoice } from '../postgres/index.ts';
+import type { SnapshotConfig } from '../snapshot/snapshot.ts';
 import { GROUPS, type PropertyGroup } from './property-result.ts';
 
 /** A deterministic part of a run: `index` of `count` (1-based), for CI job matrices. */
@@ -44,6 +45,8 @@ export interface RunConfig {
   readonly maxWriterDeadlocks?: number;
   /** Rehearse the deploy at scale (`rehearse`, or `verify --rows`). */
   readonly rehearsal?: RehearsalConfig;
+  /** A starting state copied from a real database or a dump (`--from-db`, `--from-dump`). */
+  readonly snapshot?: SnapshotConfig;
 }
 
 /** How the deploy is rehearsed: the state at `rows` (and N/4, N/2), writers under load, a long reader, a lock timeout, a budget. */
@@ -93,6 +96,12 @@ export function commandFor(kind: 'verify' | 'repro', config: RunConfig, failure:
   if (config.format) parts.push(`--format ${config.format}`);
   if (config.alembicIni) parts.push(`--alembic-ini ${config.alembicIni}`);
   if (config.suite) parts.push(`--suite ${config.suite}`);
+  const snapshot = config.snapshot;
+  if (snapshot?.fromDb) parts.push('--from-db <the same source>');
+  if (snapshot?.fromDump) parts.push(`--from-dump ${snapshot.fromDump}`);
+  if (snapshot?.sample !== undefined) parts.push(`--sample ${snapshot.sample}`);
+  if (snapshot?.expect) parts.push(`--expect-snapshot ${snapshot.expect}`);
+  if (snapshot?.pgDump) parts.push(`--pg-dump ${snapshot.pgDump}`);
   if (kind === 'verify' && config.maxWriterDeadlocks !== undefined && failure.property === 'live-deploy-keeps-valid-writes') parts.push(`--max-writer-deadlocks ${config.maxWriterDeadlocks}`);
   const provider = config.provider;
   if (provider.provider && provider.provider !== 'url') parts.push(`--provider ${provider.provider}`);

@@ -7,6 +7,7 @@ import { handAppliedStates } from '../states/hand-applied-states.ts';
 import { StateTemplates, type StartingState, type TemplateResult } from '../states/index.ts';
 import type { ServerError } from '../sessions/index.ts';
 import type { Suite } from '../suite.ts';
+import { Snapshot } from '../snapshot/snapshot.ts';
 import type { RunConfig } from './run-config.ts';
 
 /** The catalog an empty database reaches through the chain, or why it cannot. */
@@ -31,6 +32,8 @@ export interface Plan {
    */
   anchor: string;
   states: StartingState[];
+  /** The state copied from a real database or a dump, when one is given. */
+  snapshot?: Snapshot;
 }
 
 /**
@@ -59,7 +62,9 @@ export async function planRun<Op>(suite: Suite<Op>, config: RunConfig): Promise<
   // where the runner leaves part of a deploy committed, the deploy killed there is a state too
   // and so is the target's constraint hand-applied NOT VALID beforehand (when the target is what is deployed)
   const derived = [...interruptedStates(suite.states, migrator, anchor, to), ...(to === anchor ? handAppliedStates(suite.states, migrator, anchor) : [])];
-  return { migrator, to, anchor, states: selectStates([...suite.states, ...derived], config.states) };
+  const snapshot = config.snapshot && (config.snapshot.fromDb || config.snapshot.fromDump) ? new Snapshot(config.snapshot, migrator) : undefined;
+  const states = selectStates([...suite.states, ...derived, ...(snapshot ? [snapshot.state()] : [])], config.states);
+  return { migrator, to, anchor, states, ...(snapshot && states.some((state) => state.name === snapshot.state().name) ? { snapshot } : {}) };
 }
 
 export function selectStates(all: readonly StartingState[], names?: readonly string[]): StartingState[] {
@@ -77,7 +82,7 @@ export function selectStates(all: readonly StartingState[], names?: readonly str
  * verdict; nothing is still being built when this returns or throws.
  */
 export async function openWorkbench<Op>(suite: Suite<Op>, config: RunConfig, log: (line: string) => void = () => undefined, plan?: Plan, shared?: PostgresServer): Promise<Workbench> {
-  const { migrator, to, anchor, states } = plan ?? (await planRun(suite, config));
+  const { migrator, to, anchor, states, snapshot } = plan ?? (await planRun(suite, config));
   let started = performance.now();
   // a server shared by several runs (mutation testing) is its owner's to stop
   const server = shared ?? (await chooseProvider(config.provider).start());
@@ -99,7 +104,7 @@ export async function openWorkbench<Op>(suite: Suite<Op>, config: RunConfig, log
     if ('error' in reference) log(`the chain does not apply to an empty database: ${reference.error}`);
     for (const [name, result] of built) if ('error' in result) log(`state ${name} cannot be built: ${result.error.message}`);
     log(`built ${states.length} state template(s) and the reference catalog at ${to} in ${timings.templatesMs} ms (runner ${migrator.runner}, ${migrator.chain.format} chain)`);
-    return { server, databases, migrator, to, anchor, states, templates, built, reference, timings, close };
+    return { server, databases, migrator, to, anchor, states, templates, built, reference, timings, close, ...(snapshot ? { snapshot } : {}) };
   } catch (error) {
     await close();
     throw error;

@@ -19,7 +19,8 @@ export async function skipTriggersIfSafe(client: pg.ClientBase): Promise<boolean
   return true;
 }
 
-interface ForeignKey {
+/** A foreign key of the user's tables: the child's columns and the parent's they reference, in order. */
+export interface ForeignKey {
   name: string;
   child: string;
   parent: string;
@@ -29,6 +30,22 @@ interface ForeignKey {
 
 /** Every foreign key of the user's tables holds (MATCH SIMPLE: a row with a NULL in the key is exempt). */
 export async function checkForeignKeys(client: pg.ClientBase, state: string): Promise<void> {
+  for (const key of await readForeignKeys(client)) {
+    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n ${orphansOf(key)}`);
+    if (rows[0]!.n > 0) throw new SetupError(`state ${state}: its history at scale breaks foreign key ${key.name}: ${rows[0]!.n} row(s) of ${key.child} reference no row of ${key.parent}`);
+  }
+}
+
+/** `FROM child AS x WHERE …`: the child's rows whose key matches no parent row (MATCH SIMPLE). */
+export function orphansOf(key: ForeignKey): string {
+  const col = (alias: string, name: string) => `${alias}.${pg.escapeIdentifier(name)}`;
+  const present = key.columns.map((c) => `${col('x', c)} IS NOT NULL`).join(' AND ');
+  const matches = key.columns.map((c, i) => `${col('p', key.referenced[i]!)} = ${col('x', c)}`).join(' AND ');
+  return `FROM ${key.child} AS x WHERE ${present} AND NOT EXISTS (SELECT 1 FROM ${key.parent} AS p WHERE ${matches})`;
+}
+
+/** The foreign keys of the user's tables, as the catalog holds them. */
+export async function readForeignKeys(client: pg.ClientBase): Promise<ForeignKey[]> {
   const { rows: keys } = await client.query<ForeignKey>(
     `SELECT k.conname AS name, k.conrelid::regclass::text AS child, k.confrelid::regclass::text AS parent,
             array_agg(a.attname::text ORDER BY u.ord) AS columns, array_agg(r.attname::text ORDER BY u.ord) AS referenced
@@ -39,11 +56,5 @@ export async function checkForeignKeys(client: pg.ClientBase, state: string): Pr
       WHERE k.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
       GROUP BY k.oid, k.conname, k.conrelid, k.confrelid`,
   );
-  for (const key of keys) {
-    const col = (alias: string, name: string) => `${alias}.${pg.escapeIdentifier(name)}`;
-    const present = key.columns.map((c) => `${col('x', c)} IS NOT NULL`).join(' AND ');
-    const matches = key.columns.map((c, i) => `${col('p', key.referenced[i]!)} = ${col('x', c)}`).join(' AND ');
-    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${key.child} AS x WHERE ${present} AND NOT EXISTS (SELECT 1 FROM ${key.parent} AS p WHERE ${matches})`);
-    if (rows[0]!.n > 0) throw new SetupError(`state ${state}: its history at scale breaks foreign key ${key.name}: ${rows[0]!.n} row(s) of ${key.child} reference no row of ${key.parent}`);
-  }
+  return keys;
 }

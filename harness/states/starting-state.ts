@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type pg from 'pg';
 import { beforeTarget, describeRevisionRef, target, type RevisionRef } from '../migrate/chain.ts';
 
 /** What a migration must do from a state (SPEC §4). */
@@ -31,7 +32,9 @@ export type StateStep =
   | { kind: 'sql'; label: string; sql: string }
   | { kind: 'rows'; label: string; rows: fc.Arbitrary<GeneratedRows>; atScale?: (slice: RowSlice) => GeneratedRows; /** The same rows every run (a derived state's): its migration is observed once. */ fixed?: boolean }
   | { kind: 'stamp'; revision: RevisionRef }
-  | { kind: 'interrupted'; to: RevisionRef; after: number; label: string };
+  | { kind: 'interrupted'; to: RevisionRef; after: number; label: string }
+  /** A database loaded from outside the chain on the state's session (a snapshot of staging or PROD): in the template, once. */
+  | { kind: 'load'; label: string; load: (client: pg.ClientBase) => Promise<void> };
 
 /**
  * A database a real deployment can be in before the migration, as data: a name, a one-line
@@ -43,6 +46,8 @@ export interface StartingState {
   story: string;
   expect: Expectation;
   steps: StateStep[];
+  /** The migration is also deployed live among writers from this state, whatever the suite's `deployStates` say (a snapshot). */
+  deploy?: boolean;
 }
 
 /** The generated rows of one database, one entry per `rows` step of its state. */
@@ -133,6 +138,7 @@ export function describeStep(step: StateStep): string {
     case 'stamp':
       return `stamp ${describeRevisionRef(step.revision)} as applied`;
     case 'interrupted':
+    case 'load':
       return step.label;
   }
 }

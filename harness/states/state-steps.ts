@@ -15,6 +15,8 @@ export interface StateTarget {
   stamp(revision: string): Promise<void>;
   /** The deploy up to `to`, killed after its `after`-th message. */
   interrupted(to: string, after: number): Promise<void>;
+  /** A database loaded from outside (a snapshot). */
+  load(step: Extract<StateStep, { kind: 'load' }>): Promise<void>;
 }
 
 /** A state could not be built: which state, which step, and the cause (a failed migration, a failed statement). */
@@ -57,6 +59,9 @@ export async function runStateSteps(state: StartingState, steps: readonly StateS
         case 'interrupted':
           await target.interrupted(migrator.chain.resolve(step.to, anchor), step.after);
           break;
+        case 'load':
+          await target.load(step);
+          break;
       }
     } catch (error) {
       if (error instanceof StateBuildError) throw error;
@@ -82,6 +87,7 @@ export function liveTarget(client: pg.ClientBase, migrator: Migrator, mode: Plan
       for (const sql of rows.sql) await client.query(sql);
     },
     stamp: (revision) => migrator.stamp(client, revision),
+    load: (step) => step.load(client),
     async interrupted(to, after) {
       const program = planProgram(migrator.planTo(await migrator.applied(client), to), 'deploy');
       const events = await runSequentially(client, { steps: program.steps.slice(0, after), stopOnError: true });
@@ -128,6 +134,10 @@ export class ScriptTarget implements StateTarget {
     const steps = planProgram(plan, 'deploy').steps.slice(0, after);
     this.lines.push(`-- the deploy up to ${to}, as ${this.migrator.runner} sends it, killed after message ${after}`, ...steps.map((step) => stepSql(step)));
     if (openAfter(steps.map((step) => step.meta!))) this.lines.push('ROLLBACK; -- the connection ends: what was not committed is undone');
+  }
+
+  async load(step: Extract<StateStep, { kind: 'load' }>): Promise<void> {
+    this.lines.push(`-- ${step.label}: not written into this script (the rows are the source's); build that database first, e.g. pg_dump SOURCE | psql`);
   }
 
   async stamp(revision: string): Promise<void> {

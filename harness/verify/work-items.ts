@@ -34,7 +34,7 @@ export function workItems<Op>(suite: Suite<Op>, states: readonly StartingState[]
     const writeGroups: ItemKind[] = [];
     if (suite.writes && wants('writes', [suite.writes.name, REACHES_TARGET])) writeGroups.push('writes');
     if (suite.concurrency && wants('concurrency', [suite.concurrency.name, REACHES_TARGET])) writeGroups.push('concurrency');
-    if (suite.concurrency && wants('concurrency', [LIVE_DEPLOY, REACHES_TARGET]) && suite.concurrency.deployStates.includes(state.name)) writeGroups.push('deploy');
+    if (suite.concurrency && wants('concurrency', [LIVE_DEPLOY, REACHES_TARGET]) && (suite.concurrency.deployStates.includes(state.name) || state.deploy)) writeGroups.push('deploy');
     if (writeGroups.length > 0 && !writable(state)) {
       const why = state.expect === 'drift' ? 'drift is expected: reported, not written to' : 'the migration must fail here: there is no migrated database to write to';
       skipped.set(state.name, [...(skipped.get(state.name) ?? []), `${writeGroups.filter((k) => k !== 'deploy').join(' and ') || 'concurrency'}: ${why}`]);

@@ -1,5 +1,5 @@
 import type { BoundOperation, ModelContext, RunContext, Statement } from '../../harness/suite.ts';
-import { RULE_BEFORE, type RuleInForce } from './domain.ts';
+import { CONSTRAINT_NAME, RULE_BEFORE, type RuleInForce } from './domain.ts';
 import { historyIndexOf } from './history.ts';
 import { OUTCOMES, predict } from './model.ts';
 import { label, type DecisionRef, type Key, type ResolvedOperation, type RoutingOperation } from './operations.ts';
@@ -23,9 +23,20 @@ export function bindOperation(op: RoutingOperation, run: RunContext): BoundOpera
  * is in, the starting state's before it, and while a migration has committed only part of its
  * work, any of them (including none, between a DROP and an ADD that commit separately).
  */
+/**
+ * What a state the suite did not write enforces (a snapshot of staging or PROD), read from its
+ * catalog: no constraint of 0031's name, 0031's predicate (it lets a mid-flight outcome be), or
+ * the old one (NOT VALID or not: either checks every new write).
+ */
+function ruleOfCatalog(context: ModelContext): RuleInForce {
+  const constraint = context.constraintsBefore?.find((c) => c.name === CONSTRAINT_NAME && /(^|\.)routing_outcomes$/.test(c.table));
+  if (!constraint) return 'none';
+  return /outcome_status IS NULL/.test(constraint.definition) ? 'orphans-refused' : 'old-predicate';
+}
+
 function rulesInForce(context: ModelContext): RuleInForce[] {
   if (context.schema === 'after') return ['orphans-refused'];
-  const before = RULE_BEFORE[context.state] ?? 'none';
+  const before = RULE_BEFORE[context.state] ?? ruleOfCatalog(context);
   return context.schema === 'before' ? [before] : [before, 'orphans-refused', 'none'];
 }
 

@@ -70,9 +70,14 @@ async function reapply(client: pg.ClientBase, experiment: Experiment, catalog: C
 async function describeFailure(client: pg.ClientBase, error: MigrationError, reference: CatalogSnapshot): Promise<MigrationFailure> {
   const failure: MigrationFailure = { message: error.message, sqlstate: error.sqlstate, constraint: error.constraint, table: error.table, column: error.outcome.column, server: error.outcome };
   if (['23514', '23505', '23503', '23502'].includes(error.sqlstate)) {
-    failure.violatingRows = await countViolations(client, error.outcome, reference);
+    const found = await countViolations(client, error.outcome, reference);
     const what = error.constraint ?? error.outcome.column;
-    if (failure.violatingRows !== undefined) failure.message += `\n  ${failure.violatingRows} row(s) of ${error.table} violate ${what}`;
+    if (found) {
+      failure.violatingRows = found.count;
+      failure.violatingKeys = found.keys;
+      failure.selectViolating = found.selectAll;
+      failure.message += `\n  ${found.count} row(s) of ${error.table} violate ${what}`;
+    }
   }
   return failure;
 }

@@ -1,5 +1,5 @@
 import { checkHistory, type HistoryVerdict } from '../../check/linearizability.ts';
-import type { BoundOperation, HistoryEvent, Invariant, Mismatch, SchemaPhase, WriterAction, WriterStepMeta } from '../../check/model.ts';
+import type { BoundOperation, HistoryEvent, Invariant, Mismatch, ModelContext, SchemaPhase, WriterAction, WriterStepMeta } from '../../check/model.ts';
 import { initialModelState, type MigrationSession } from '../../check/transactional-model.ts';
 import { differingColumns, writeId, type World } from '../../check/world.ts';
 import type { Program, SessionStep } from '../../sessions/index.ts';
@@ -24,6 +24,8 @@ function stepName(label: string): string {
 
 export interface RunCheck {
   state: string;
+  /** The constraints the state's database had before the migration (see ModelContext). */
+  constraintsBefore?: ModelContext['constraintsBefore'];
   events: readonly HistoryEvent[];
   base: World;
   writers: number;
@@ -40,7 +42,7 @@ export interface RunCheck {
 /** Checks a run's history against the model: some admissible order explains every outcome and the final rows. */
 export function checkRun(check: RunCheck): HistoryVerdict {
   return checkHistory({
-    state: check.state,
+    start: { state: check.state, ...(check.constraintsBefore ? { constraintsBefore: check.constraintsBefore } : {}) },
     events: check.events,
     initial: initialModelState(check.base, check.writers, check.schema),
     migration: check.migration,

@@ -1,3 +1,4 @@
+import type { ConstraintFact } from '../../check/model.ts';
 import type pg from 'pg';
 import { diffCatalogs, formatCatalogDiff, snapshotCatalog } from '../../catalog/index.ts';
 import type { MigrationOutcome } from '../../check/migration-checks.ts';
@@ -38,17 +39,20 @@ export class WriteTarget {
     private starting: BaseRows,
     readonly migration: TargetMigration | undefined,
     private readonly fill: Fill | undefined,
+    /** The constraints the database had before the migration (what a model reads of a snapshot). */
+    readonly constraintsBefore: readonly ConstraintFact[],
   ) {}
 
   static async open<Op>(context: GroupContext<Op>, state: StartingState, history: StateHistory, options: { migrate: boolean; label: string; fill?: Fill }): Promise<WriteTarget> {
     const database = await context.bench.templates.clone(state, history, options.label);
     try {
-      const { migration, base } = await withClient(context.bench.templates.connectionConfig(database.name), async (client) => {
+      const { migration, base, constraintsBefore } = await withClient(context.bench.templates.connectionConfig(database.name), async (client) => {
+        const constraintsBefore = await readConstraints(client);
         const migration = options.migrate ? await migrate(context, client) : undefined;
         await options.fill?.(client);
-        return { migration, base: await readBaseRows(client, context.suite.tables) };
+        return { migration, base: await readBaseRows(client, context.suite.tables), constraintsBefore };
       });
-      return new WriteTarget(context as GroupContext<unknown>, state, history, database, base, migration, options.fill);
+      return new WriteTarget(context as GroupContext<unknown>, state, history, database, base, migration, options.fill, constraintsBefore);
     } catch (error) {
       await database.drop();
       throw error;
@@ -128,4 +132,14 @@ async function migrate(context: GroupContext<unknown>, client: pg.ClientBase): P
   const applied = run.applied.length > 0;
   const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
   return { outcome, catalogDiff, ...(outcome === 'failed' ? { error: `the migration applied but the catalog differs from fresh:\n${catalogDiff.join('\n')}` } : {}) };
+}
+
+/** Every constraint of the user's tables, as PostgreSQL prints it. */
+async function readConstraints(client: pg.ClientBase): Promise<ConstraintFact[]> {
+  const { rows } = await client.query<ConstraintFact>(
+    `SELECT k.conrelid::regclass::text AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS definition
+       FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+      WHERE k.conrelid <> 0 AND k.contype <> 'n' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+  );
+  return rows;
 }

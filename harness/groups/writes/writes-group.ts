@@ -40,7 +40,7 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
       const actual = await target.finish(client);
       const verdict = reference
         ? await sameAsReference(reference, program, events, actual.world, target.base.world, suite.invariant)
-        : checkRun({ state: target.state.name, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant });
+        : checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant });
       const first = verdict.mismatches[0];
       const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
       return { problems, events, verdict };

@@ -1,0 +1,98 @@
+import type pg from 'pg';
+import { SetupError } from '../errors.ts';
+import type { Migrator } from '../migrate/index.ts';
+import type { StartingState } from '../states/index.ts';
+import { copyFromDatabase, type CopySummary } from './copy-from-database.ts';
+import { inspectDump, loadDump, type DumpLoad } from './dump-file.ts';
+import { describeSource, SourceDatabase } from './source-database.ts';
+
+/** The starting state copied from a real database or a dump. */
+export const SNAPSHOT_STATE = 'snapshot';
+
+/** `--from-db`, `--from-dump`, `--sample`, `--expect-snapshot`, `--pg-dump`. */
+export interface SnapshotConfig {
+  readonly fromDb?: string;
+  readonly fromDump?: string;
+  /** At most this many rows per table (parents of taken rows added). */
+  readonly sample?: number;
+  /** What the migration must do from the snapshot (default `converge`: a deploy that would fail on this data is not signed off). */
+  readonly expect?: 'converge' | 'fail-atomically';
+  /** A pg_dump binary; its pg_restore is used beside it. */
+  readonly pgDump?: string;
+}
+
+/** What the copy found and did, for the report. */
+export interface SnapshotFacts {
+  source: string;
+  kind: 'database' | 'dump';
+  /** The source's PostgreSQL version, when it says. */
+  sourceVersion?: string;
+  copy?: CopySummary;
+  dump?: DumpLoad;
+  /** After the copy: whether the source's catalog digest is as it was, and how many sessions of the harness are still on it (must be 0). */
+  sourceAfter?: { unchanged: boolean; sessionsLeft: number };
+  ms?: number;
+}
+
+/**
+ * The snapshot as a starting state: built once into a template (the copy is read from the
+ * source once, in one read-only transaction, then closed), cloned for every run like any other
+ * state's template. What the migration must do from it is `--expect-snapshot` (converge by default).
+ */
+export class Snapshot {
+  readonly facts: SnapshotFacts;
+
+  constructor(
+    readonly config: SnapshotConfig,
+    private readonly migrator: Migrator,
+  ) {
+    if (config.fromDb && config.fromDump) throw new SetupError('--from-db and --from-dump name two snapshots: give one');
+    if (config.fromDump && config.sample !== undefined) throw new SetupError('--sample applies to --from-db (a dump is restored whole; sample the database it came from instead)');
+    this.facts = config.fromDb ? { source: describeSource(config.fromDb), kind: 'database' } : { source: config.fromDump!, kind: 'dump' };
+  }
+
+  state(): StartingState {
+    const what = this.facts.kind === 'database' ? `a read-only copy of ${this.facts.source}${this.config.sample !== undefined ? ` (at most ${this.config.sample} rows per table, with their parents)` : ''}` : `the dump ${this.facts.source}`;
+    return {
+      name: SNAPSHOT_STATE,
+      story: `${what}: the team's own data, as the migration will meet it`,
+      expect: this.config.expect ?? 'converge',
+      deploy: true,
+      steps: [{ kind: 'load', label: `load ${what}`, load: (client) => this.load(client) }],
+    };
+  }
+
+  /** Copies the source into the template's database (on its session: `client`). */
+  async load(client: pg.ClientBase): Promise<void> {
+    const started = performance.now();
+    const serverMajor = Math.floor(Number((await client.query<{ n: string }>(`SELECT current_setting('server_version_num') AS n`)).rows[0]!.n) / 10000);
+    if (this.config.fromDb) {
+      const source = await SourceDatabase.open(this.config.fromDb);
+      try {
+        this.facts.sourceVersion = source.version;
+        checkMajor(source.major, serverMajor, this.facts.source);
+        this.facts.copy = await copyFromDatabase(source, client, this.migrator, this.config.sample);
+      } finally {
+        this.facts.sourceAfter = await source.close();
+      }
+    } else {
+      const dump = await inspectDump(this.config.fromDump!, this.config.pgDump);
+      if (dump.sourceMajor !== undefined) {
+        this.facts.sourceVersion = String(dump.sourceMajor);
+        checkMajor(dump.sourceMajor, serverMajor, this.facts.source);
+      }
+      this.facts.dump = await loadDump(client, dump, this.config.pgDump);
+      // a dump sets its own search_path and settings on the session: the rest of the build sees the server's
+      await client.query('RESET ALL');
+      await client.query('ANALYZE');
+    }
+    this.facts.ms = Math.round(performance.now() - started);
+  }
+}
+
+/** A source newer than the harness's server cannot be copied faithfully (its catalog prints what the older server may not parse). */
+function checkMajor(sourceMajor: number, serverMajor: number, source: string): void {
+  if (sourceMajor > serverMajor) {
+    throw new SetupError(`${source} is PostgreSQL ${sourceMajor}, the harness's server ${serverMajor}: run the harness on ${sourceMajor} (--pg-version ${sourceMajor}, or --provider url on a server of that major)`);
+  }
+}
