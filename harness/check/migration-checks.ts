@@ -33,6 +33,8 @@ export interface MigrationObservation {
   failure?: MigrationFailure;
   /** Differences from the catalog reached from an empty database (empty = converged). */
   catalogDiff: string[];
+  /** A snapshot's own drift outside the chain, which the migration left as it was (not part of `catalogDiff`). */
+  keptDrift?: string[];
   /** Tables whose pre-existing rows changed or disappeared. */
   dataChanges: string[];
   /** After a failure: what changed anyway, catalog and data (empty = atomic). */

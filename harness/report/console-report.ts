@@ -2,6 +2,8 @@ import type { Counterexample, PropertyResult } from '../run/property-result.ts';
 import { modeName } from '../catalog/lock-modes.ts';
 import { formatServerError } from '../sessions/step-outcome.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
+import type { SnapshotFacts } from '../snapshot/snapshot.ts';
+import { formatPreDeploy } from '../snapshot/pre-deploy.ts';
 
 /** The readable summary `verify` prints on stdout. */
 export function formatConsoleReport(report: VerifyReport): string {
@@ -9,6 +11,7 @@ export function formatConsoleReport(report: VerifyReport): string {
   const width = Math.max(...report.states.map((state) => state.name.length), 5);
   const sent = report.migrations.format ? ` (${report.migrations.format} chain, runner ${report.migrations.runner})` : '';
   lines.push(`PostgreSQL ${report.postgres.version} (${report.postgres.provider}); migrations ${report.migrations.dir}${sent} up to ${report.migrations.to}; seed ${report.seed}`);
+  if (report.snapshot) lines.push(...snapshotLines(report.snapshot));
   if (report.shard) lines.push(`shard ${report.shard.index}/${report.shard.count}: this shard's part of the run's ${report.shard.items} work items; \`merge-reports\` the shards' reports for the run's verdict`);
   lines.push('');
   for (const state of report.states) {
@@ -20,6 +23,7 @@ export function formatConsoleReport(report: VerifyReport): string {
       `${mark} ${state.name.padEnd(width)}  expect ${state.expect.padEnd(15)} migration ${state.migration.padEnd(17)} ${state.properties.length - failed.length}/${state.properties.length} properties (${groups}, up to ${runs} runs)`,
     );
     if (state.setupError) lines.push(...indent([`setup error (the suite's, not the migration's): ${state.setupError.split('\n')[0]}`, ...state.setupError.split('\n').slice(1)], 7));
+    if (state.finding) lines.push(...indent(state.finding, 7));
     if (state.migration === 'failed-atomically' && state.error) lines.push(...indent(state.error.split('\n'), 7));
     if (state.migration === 'drift' && state.catalogDiff) lines.push(...indent(['catalog differs from the target:', ...state.catalogDiff], 7));
     for (const property of state.properties.filter((p) => p.notes?.length)) lines.push(...indent(property.notes!, 7));
@@ -43,6 +47,23 @@ export function formatConsoleReport(report: VerifyReport): string {
   const unbuilt = report.states.filter((state) => state.setupError).length;
   lines.push('', `${verdict}: ${total - failedCount} of ${total} properties hold over ${report.states.length} state(s)${rehearsal ? ' and the deploy rehearsal' : ''}${unbuilt ? `; ${unbuilt} state(s) could not be built by the suite's own setup` : ''} (seed ${report.seed})`);
   return lines.join('\n');
+}
+
+/** Where the snapshot came from, what was copied, and the pre-deploy report: printed before the states. */
+function snapshotLines(facts: SnapshotFacts): string[] {
+  const lines = [''];
+  const copy = facts.copy;
+  if (copy) {
+    const sampled = copy.tables.filter((t) => t.total !== undefined);
+    lines.push(`snapshot: ${facts.source} (PostgreSQL ${facts.sourceVersion ?? '?'}), read in one REPEATABLE READ, READ ONLY transaction: ${copy.rows} row(s) of ${copy.tables.length} table(s) in ${facts.ms} ms${copy.revision ? `; chain up to ${copy.revision}` : ''}`);
+    for (const t of sampled) lines.push(`  ${t.table}: took ${t.rows} of ${t.total} row(s)${t.parents ? ` (${t.parents} as parents of sampled rows)` : ''}, left ${Math.max(0, t.total! - t.rows)}${t.orphans ? `; ${t.orphans} reference rows the source lacks too` : ''}`);
+    if (copy.outsideChain.length) lines.push(`  copied from the source's own definitions (outside the chain): ${copy.outsideChain.join('; ')}`);
+    if (copy.notCopied.length) lines.push(`  not copied (the source's roles, comments, extension versions): ${copy.notCopied.length} difference(s)`);
+  }
+  if (facts.dump) lines.push(`snapshot: the dump ${facts.source} (from PostgreSQL ${facts.sourceVersion ?? '?'}), read as ${facts.dump.via}: ${facts.dump.statements} statement(s), ${facts.dump.rows} row(s) in ${facts.ms} ms${facts.dump.skipped.length ? `; skipped ${facts.dump.skipped.length}: ${facts.dump.skipped.slice(0, 3).join('; ')}` : ''}`);
+  if (facts.sourceAfter) lines.push(`  source after the copy: catalog ${facts.sourceAfter.unchanged ? 'unchanged' : 'CHANGED (by someone else: the harness only read it)'}, ${facts.sourceAfter.sessionsLeft} session(s) of the harness left on it`);
+  if (facts.preDeploy) lines.push(...formatPreDeploy(facts.preDeploy));
+  return lines;
 }
 
 export function formatFailure(state: string, property: PropertyResult): string[] {

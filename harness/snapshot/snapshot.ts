@@ -4,6 +4,7 @@ import type { Migrator } from '../migrate/index.ts';
 import type { StartingState } from '../states/index.ts';
 import { copyFromDatabase, type CopySummary } from './copy-from-database.ts';
 import { inspectDump, loadDump, type DumpLoad } from './dump-file.ts';
+import type { PreDeployReport } from './pre-deploy.ts';
 import { describeSource, SourceDatabase } from './source-database.ts';
 
 /** The starting state copied from a real database or a dump. */
@@ -32,6 +33,8 @@ export interface SnapshotFacts {
   /** After the copy: whether the source's catalog digest is as it was, and how many sessions of the harness are still on it (must be 0). */
   sourceAfter?: { unchanged: boolean; sessionsLeft: number };
   ms?: number;
+  /** Read before anything is migrated. */
+  preDeploy?: PreDeployReport;
 }
 
 /**

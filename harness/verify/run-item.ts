@@ -13,9 +13,18 @@ import { buildCause, type BuildCause } from './state-build.ts';
 import { CHAIN_APPLIES, REACHES_TARGET, STATE_BUILDS, type WorkItem } from './work-items.ts';
 
 /** What one item adds to its state's report. */
+/** The rows that stood in the way of a failed migration: how many, of which table and constraint, the first keys, the SELECT listing them all. */
+export interface Violating {
+  count: number;
+  table: string;
+  constraint: string;
+  keys: string[];
+  select: string;
+}
+
 export interface ItemResult {
   properties: PropertyResult[];
-  migration?: { outcome: MigrationOutcome; error?: string; catalogDiff?: string[] };
+  migration?: { outcome: MigrationOutcome; error?: string; catalogDiff?: string[]; violating?: Violating; keptDrift?: string[] };
   skipped?: string[];
   /** The state could not be built, and the suite's own setup (not the revision under test) is why: exit 2. */
   setupError?: string;
@@ -34,7 +43,9 @@ export async function runItem<Op>(context: GroupContext<Op>, item: WorkItem): Pr
     // a replay of "the chain applies" (or "the state builds", for a state built once) that no longer fails: that is its result
     if (config.property === CHAIN_APPLIES || (config.property === STATE_BUILDS && perCloneSteps(state).length === 0)) return { properties: [held(context, config.property)] };
     const { results, observation, buildError } = await runMigrationGroup(context, state);
-    const migration = observation && { outcome: observation.outcome, error: observation.failure?.message, catalogDiff: observation.catalogDiff };
+    const failure = observation?.failure;
+    const violating = failure?.violatingRows !== undefined && failure.table ? { count: failure.violatingRows, table: failure.table, constraint: failure.constraint ?? failure.column ?? '?', keys: failure.violatingKeys ?? [], select: failure.selectViolating ?? '' } : undefined;
+    const migration = observation && { outcome: observation.outcome, error: failure?.message, catalogDiff: observation.catalogDiff, ...(violating ? { violating } : {}), ...(observation.keptDrift ? { keptDrift: observation.keptDrift } : {}) };
     return buildError ? { ...notBuiltWithEveryHistory(context, item, results, buildError), ...(migration ? { migration } : {}) } : { properties: results, ...(migration ? { migration } : {}) };
   }
   const history = bench.templates.historyFor(state, config.seed);

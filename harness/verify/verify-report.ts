@@ -3,6 +3,7 @@ import type { RehearsalReport } from '../rehearsal/rehearsal-result.ts';
 import type { PropertyResult } from '../run/property-result.ts';
 import type { Shard } from '../run/run-config.ts';
 import type { Expectation } from '../states/index.ts';
+import type { SnapshotFacts } from '../snapshot/snapshot.ts';
 
 /** The document `verify --json` prints (SPEC §7). */
 export interface VerifyReport {
@@ -18,6 +19,8 @@ export interface VerifyReport {
   interrupted?: string;
   /** Set when this is one shard of a run (`--shard i/n`): the run's item count and states in order; `merge-reports` joins them. */
   shard?: Shard & { items: number; states: string[] };
+  /** The state copied from the team's own database or dump: where from, what was copied, the pre-deploy report. */
+  snapshot?: SnapshotFacts;
   states: StateReport[];
   /** The deploy rehearsal at scale (`verify --rows N`). */
   rehearsal?: RehearsalReport;
@@ -41,6 +44,12 @@ export interface StateReport {
   catalogDiff?: string[];
   /** Groups not run in this state, and why (e.g. writes after a failed migration). */
   skipped?: string[];
+  /**
+   * For a state copied from the team's own data (a snapshot), what its migration did, as a
+   * finding: "converges, every row kept", or "fails atomically: N rows of T violate C" with
+   * the first keys and the SELECT that lists them all on the source.
+   */
+  finding?: string[];
   /** The state could not be built by the suite's own setup, before the revision under test: a setup problem (exit 2), not a finding. */
   setupError?: string;
   properties: PropertyResult[];

@@ -9,6 +9,7 @@ import type { PostgresServer } from '../postgres/index.ts';
 import type { StartingState } from '../states/index.ts';
 import type { Suite } from '../suite.ts';
 import { runItem, type ItemResult } from './run-item.ts';
+import { SNAPSHOT_STATE } from '../snapshot/snapshot.ts';
 import { verdictOf, type StateReport, type TargetSource, type VerifyReport } from './verify-report.ts';
 import { assertSomethingSelected, CHAIN_APPLIES, REACHES_TARGET, shardItems, STATE_BUILDS, workItems, type WorkItem } from './work-items.ts';
 
@@ -42,6 +43,7 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
   const bench = await openWorkbench(suite, config, log, plan, hooks.server);
   try {
     if (hooks.timings) Object.assign(hooks.timings, bench.timings);
+    await snapshotPreDeploy(bench, log);
     const context = { suite, bench, config, progress: hooks.progress, log };
     const header = reportHeader(bench, config, all.length, plan.states.map((state) => state.name));
     const results = new Map<WorkItem, ItemResult>();
@@ -100,11 +102,32 @@ function stateReport(state: StartingState, items: readonly WorkItem[], results: 
   const report: StateReport = { name: state.name, story: state.story, expect: state.expect, migration: migration?.outcome ?? 'not-run', properties };
   if (migration?.error) report.error = migration.error;
   if (migration?.catalogDiff?.length) report.catalogDiff = migration.catalogDiff;
+  if (state.steps.some((step) => step.kind === 'load') && migration) report.finding = finding(migration);
   const notes = [...(skipped.get(state.name) ?? []), ...done.flatMap((r) => r.skipped ?? [])];
   if (notes.length) report.skipped = notes;
   const setupErrors = [...new Set(done.flatMap((r) => (r.setupError ? [r.setupError] : [])))];
   if (setupErrors.length) report.setupError = setupErrors.join('\n');
   return report;
+}
+
+/** What the migration did to the team's own data, said as a finding. */
+function finding(migration: NonNullable<ItemResult['migration']>): string[] {
+  const violating = migration.violating;
+  switch (migration.outcome) {
+    case 'converged':
+      return ['finding: converges, every row kept', ...(migration.keptDrift ?? []).map((line) => `  left as the snapshot had it (outside the chain, untouched by it): ${line}`)];
+    case 'noop':
+      return ['finding: nothing to apply (the snapshot already records the target), every row kept'];
+    case 'failed-atomically':
+      if (!violating) return [`finding: fails atomically: ${migration.error?.split('\n')[0] ?? ''}`];
+      return [
+        `finding: fails atomically: ${violating.count} row(s) of ${violating.table} violate ${violating.constraint}`,
+        `  ${violating.keys.length < violating.count ? `the first ${violating.keys.length} keys` : 'their keys'}: ${violating.keys.join(', ')}`,
+        `  every one of them, on the source: ${violating.select}`,
+      ];
+    default:
+      return [`finding: ${migration.outcome}${migration.error ? `: ${migration.error.split('\n')[0]}` : ''}`];
+  }
 }
 
 /** A failure every item of a state finds (the chain does not apply, the state cannot be built, the target is not reached) is reported once. */
@@ -119,8 +142,18 @@ function dedupe(properties: readonly PropertyResult[]): PropertyResult[] {
   });
 }
 
+/** The pre-deploy report of a snapshot, read on its template before any work clones it. */
+async function snapshotPreDeploy(bench: Workbench, log: (line: string) => void): Promise<void> {
+  const built = bench.snapshot && bench.built.get(SNAPSHOT_STATE);
+  if (!bench.snapshot || !built || !('template' in built) || !('catalog' in bench.reference)) return;
+  const { preDeployReport, formatPreDeploy } = await import('../snapshot/pre-deploy.ts');
+  bench.snapshot.facts.preDeploy = await preDeployReport(bench.databases, built.template, bench.migrator, bench.to, bench.reference.catalog);
+  for (const line of formatPreDeploy(bench.snapshot.facts.preDeploy)) log(line);
+}
+
 function reportHeader(bench: Workbench, config: RunConfig, items: number, states: string[]): ReportHeader {
   return {
+    ...(bench.snapshot ? { snapshot: bench.snapshot.facts } : {}),
     postgres: { version: bench.server.version, provider: bench.server.provider },
     migrations: { dir: config.migrationsDir, to: bench.to, format: bench.migrator.chain.format, runner: bench.migrator.runner, target: targetSource(bench.migrator.chain.get(bench.to)) },
     seed: config.seed,

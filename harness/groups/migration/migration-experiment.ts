@@ -16,6 +16,13 @@ export interface Experiment {
    * the catalog and the recorded revisions are the same for every history of the state.
    */
   before?: { catalog: CatalogSnapshot; applied: Set<string> };
+  /**
+   * What a snapshot has outside the chain (the chain up to its recorded revision against it): a
+   * difference from the target that is exactly one of these — same object, same change, same
+   * definitions on both sides, so the chain did not touch it on the way to the target — is the
+   * team's own drift left as it was, reported, not a failure to converge.
+   */
+  preexisting?: readonly CatalogDifference[];
 }
 
 /**
@@ -33,9 +40,9 @@ export async function observeMigration(client: pg.ClientBase, experiment: Experi
   const run = await executePlan(client, migrator.planTo(appliedBefore, to), mode);
   const catalogAfter = await snapshotCatalog(client);
   const dataChanges = diffFingerprints(dataBefore, await fingerprintContent(client, catalogBefore, exempt, catalogAfter));
-  const catalogDiff = formatCatalogDiff(diffCatalogs(reference, catalogAfter));
+  const { catalogDiff, kept } = targetDifferences(reference, catalogAfter, experiment.preexisting);
   const generatedViolating = history.some((rows) => rows.violating !== undefined) ? history.reduce((sum, rows) => sum + (rows.violating ?? 0), 0) : undefined;
-  const common = { applied: run.applied, catalogDiff, dataChanges, generatedViolating };
+  const common = { applied: run.applied, catalogDiff, dataChanges, generatedViolating, ...(kept.length ? { keptDrift: formatCatalogDiff(kept) } : {}) };
   if (run.error) {
     const failure = await describeFailure(client, run.error, reference);
     // what the tool's bookkeeping now says (golang-migrate's dirty flag, Prisma's failed row): the next deploy meets it
@@ -54,6 +61,13 @@ export async function observeMigration(client: pg.ClientBase, experiment: Experi
   const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
   const again = outcome === 'converged' || outcome === 'noop' ? await reapply(client, experiment, catalogAfter, exempt) : { problems: [] };
   return { ...common, outcome, leftovers: [], reapplyProblems: again.problems, ...(again.error ? { reapplyError: again.error } : {}) };
+}
+
+/** How a migrated catalog differs from the target's, less the snapshot's own drift the chain never touched (see `Experiment.preexisting`). */
+export function targetDifferences(reference: CatalogSnapshot, after: CatalogSnapshot, preexisting?: readonly CatalogDifference[]): { catalogDiff: string[]; kept: CatalogDifference[] } {
+  const differences = diffCatalogs(reference, after);
+  const kept = differences.filter((d) => preexisting?.some((p) => p.kind === d.kind && p.object === d.object && p.change === d.change && p.expected === d.expected && p.actual === d.actual));
+  return { catalogDiff: formatCatalogDiff(differences.filter((d) => !kept.includes(d))), kept };
 }
 
 /** Runs the target revision again, unrecorded, as the runner would: it must raise nothing and change nothing. */

@@ -35,7 +35,8 @@ export interface MigrationGroupResult {
 export async function runMigrationGroup<Op>(context: GroupContext<Op>, state: StartingState): Promise<MigrationGroupResult> {
   const { bench } = context;
   if (!('catalog' in bench.reference)) throw new Error('the migration group needs the reference catalog');
-  const experiment: Experiment = { migrator: bench.migrator, to: bench.to, reference: bench.reference.catalog, mode: bench.migrator.canNestTo(bench.to) ? 'nested' : 'deploy' };
+  const preexisting = state.steps.some((step) => step.kind === 'load') ? bench.snapshot?.facts.preDeploy?.outsideChain : undefined;
+  const experiment: Experiment = { migrator: bench.migrator, to: bench.to, reference: bench.reference.catalog, mode: bench.migrator.canNestTo(bench.to) ? 'nested' : 'deploy', ...(preexisting ? { preexisting } : {}) };
   const workspace = new Workspace(bench, state);
   let first: MigrationObservation | undefined;
   // a replay names one property: exactly that one is checked and reported

@@ -1,6 +1,7 @@
+import { targetDifferences } from '../migration/migration-experiment.ts';
 import type { ConstraintFact } from '../../check/model.ts';
 import type pg from 'pg';
-import { diffCatalogs, formatCatalogDiff, snapshotCatalog } from '../../catalog/index.ts';
+import { snapshotCatalog } from '../../catalog/index.ts';
 import type { MigrationOutcome } from '../../check/migration-checks.ts';
 import { connectClient, withClient } from '../../postgres/index.ts';
 import { InterleavingExecutor, type ServerError } from '../../sessions/index.ts';
@@ -48,7 +49,7 @@ export class WriteTarget {
     try {
       const { migration, base, constraintsBefore } = await withClient(context.bench.templates.connectionConfig(database.name), async (client) => {
         const constraintsBefore = await readConstraints(client);
-        const migration = options.migrate ? await migrate(context, client) : undefined;
+        const migration = options.migrate ? await migrate(context, client, state) : undefined;
         await options.fill?.(client);
         return { migration, base: await readBaseRows(client, context.suite.tables), constraintsBefore };
       });
@@ -124,11 +125,12 @@ export class WriteTarget {
 }
 
 /** Migrates the target database and says what happened, judged against the reference catalog. */
-async function migrate(context: GroupContext<unknown>, client: pg.ClientBase): Promise<TargetMigration> {
+async function migrate(context: GroupContext<unknown>, client: pg.ClientBase, state: StartingState): Promise<TargetMigration> {
   const run = await context.bench.migrator.migrateTo(client, context.bench.to);
   if (run.error) return { outcome: 'failed', error: run.error.message, server: run.error.outcome, catalogDiff: [] };
   const reference = 'catalog' in context.bench.reference ? context.bench.reference.catalog : undefined;
-  const catalogDiff = reference ? formatCatalogDiff(diffCatalogs(reference, await snapshotCatalog(client))) : [];
+  const preexisting = state.steps.some((step) => step.kind === 'load') ? context.bench.snapshot?.facts.preDeploy?.outsideChain : undefined;
+  const catalogDiff = reference ? targetDifferences(reference, await snapshotCatalog(client), preexisting).catalogDiff : [];
   const applied = run.applied.length > 0;
   const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
   return { outcome, catalogDiff, ...(outcome === 'failed' ? { error: `the migration applied but the catalog differs from fresh:\n${catalogDiff.join('\n')}` } : {}) };
