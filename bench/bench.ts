@@ -8,6 +8,7 @@ import { benchMutation } from './mutation.ts';
 import { benchProviders } from './providers.ts';
 import { benchRehearsal } from './rehearsal.ts';
 import { benchSignOff } from './signoff.ts';
+import { benchSnapshot } from './snapshot.ts';
 import { benchStartup } from './startup.ts';
 import { benchWrites } from './writes.ts';
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   process.stdout.write('\n' + formatLines('Mutation testing', await benchMutation(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Providers', await benchProviders()) + '\n');
   process.stdout.write('\n' + formatLines('Derived suites (--suite auto, init)', await benchDerived()) + '\n');
+  process.stdout.write('\n' + formatLines('Snapshot (--from-db)', await benchSnapshot()) + '\n');
 }
 
 /** `npm run bench -- --only rehearsal`: one section alone. */
@@ -44,6 +46,7 @@ async function only(section: string): Promise<void> {
     signoff: async () => formatLines('Sign-off', await benchSignOff(subject)),
     providers: async () => formatLines('Providers', await benchProviders()),
     derived: async () => formatLines('Derived suites (--suite auto, init)', await benchDerived()),
+    snapshot: async () => formatLines('Snapshot (--from-db)', await benchSnapshot()),
   };
   if (!sections[section]) throw new Error(`--only: one of ${Object.keys(sections).join(', ')}`);
   process.stdout.write((await sections[section]!()) + '\n');

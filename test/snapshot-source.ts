@@ -3,7 +3,9 @@ import pg from 'pg';
 import { Chain, defaultRunner, Migrator } from '../harness/migrate/index.ts';
 import { withClient, type PostgresServer } from '../harness/postgres/index.ts';
 import { OLD_PREDICATE_SQL } from '../properties/routing-outcomes/domain.ts';
-import { MIGRATIONS } from './helpers.ts';
+import { fileURLToPath } from 'node:url';
+
+const MIGRATIONS = fileURLToPath(new URL('../migrations', import.meta.url));
 
 /**
  * A staging database as the snapshot tests (and the benchmark) copy it: the project's chain
