@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -41,7 +41,11 @@ describe(`verify --from-db / --from-dump (source PostgreSQL 14, harness 18; seed
     orphans = await buildStagingSource(source, 'staging_orphans', ROWS, 3);
     harnessUrl = inject('databaseUrl');
   });
-  afterAll(() => source?.stop());
+  const temporary: string[] = [];
+  afterAll(async () => {
+    for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+    await source?.stop();
+  });
 
   it('converges on a source without orphans: every group runs on its rows, the source untouched', async () => {
     const before = await observe(clean);
@@ -78,9 +82,24 @@ describe(`verify --from-db / --from-dump (source PostgreSQL 14, harness 18; seed
     expect(newer.stderr).not.toContain(new URL(harnessUrl).password);
   });
 
+  it("rehearse --from-db measures the lock ledger and the writers at the snapshot's own size; the projection only goes to a larger --prod-rows", async () => {
+    const before = await observe(clean);
+    const own = await runCli(['rehearse', '--url', harnessUrl, '--from-db', clean, '--seed', String(SEED), '--before', '300', '--after', '300']);
+    expect(own.code, own.stdout + own.stderr).toBe(0);
+    expect(own.stdout).toContain(`state copied at its own size, ${ROWS.toLocaleString('en-US')} rows in its largest table`);
+    expect(own.stdout).toMatch(new RegExp(`holds ACCESS EXCLUSIVE on routing_outcomes for ~[\\d.]+ ms at ${ROWS.toLocaleString('en-US')} rows`));
+    expect(own.stdout).toContain('✓ writes-agree-with-model-under-load');
+    const prod = await runCli(['rehearse', '--url', harnessUrl, '--from-db', clean, '--prod-rows', '2000000', '--seed', String(SEED), '--before', '300', '--after', '300']);
+    expect(prod.code, prod.stdout + prod.stderr).toBe(0);
+    expect(prod.stdout).toMatch(/holds ACCESS EXCLUSIVE on routing_outcomes for ~[\d.]+ ms at 2,000,000 rows/);
+    expect(prod.stdout).toContain('(one size measured: taken as proportional to rows)');
+    expect(await observe(clean)).toEqual(before);
+  });
+
   const dumps = commandAvailable('pg_dump');
   it.skipIf(!dumps && !REQUIRED)(`--from-dump: the same finding through a plain and a custom-format dump${dumps ? '' : ' (skipped: no pg_dump on PATH to make the dumps)'}`, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ch-dump-'));
+    temporary.push(dir);
     const env = { ...process.env, PGPASSWORD: new URL(orphans).password };
     const target = new URL(orphans);
     const args = ['-h', target.hostname, '-p', target.port, '-U', target.username, '-d', 'staging_orphans'];
@@ -132,6 +151,7 @@ describe(`verify --from-db / --from-dump (source PostgreSQL 14, harness 18; seed
 
   it('forecasts a constraint added NOT VALID: 5 old rows could no longer be updated, and PostgreSQL refuses the UPDATE of one', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ch-not-valid-'));
+    temporary.push(dir);
     mkdirSync(path.join(dir, 'migrations'));
     writeFileSync(path.join(dir, 'migrations', '0001_items.sql'), 'CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL, note text);\n');
     writeFileSync(path.join(dir, 'migrations', '0002_qty_positive.sql'), 'ALTER TABLE items ADD CONSTRAINT qty_positive CHECK (qty > 0) NOT VALID;\n');

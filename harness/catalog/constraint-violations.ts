@@ -101,3 +101,13 @@ export async function findViolations(client: pg.ClientBase, rows: ViolatingRows,
   const listed = await guardedQuery<{ k: string }>(client, `SELECT ${keyText} AS k ${rows.from} ORDER BY ${key.map((k) => `x.${k}`).join(', ')} LIMIT ${limit}`);
   return { count: Number(counted[0]!.n), keys: (listed ?? []).map((row) => row.k) };
 }
+
+/** Every constraint of the user's tables, as PostgreSQL prints it (what a model reads of a state it did not write). */
+export async function readConstraintFacts(client: pg.ClientBase): Promise<{ table: string; name: string; definition: string }[]> {
+  const { rows } = await client.query<{ table: string; name: string; definition: string }>(
+    `SELECT k.conrelid::regclass::text AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS definition
+       FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+      WHERE k.conrelid <> 0 AND k.contype <> 'n' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+  );
+  return rows;
+}

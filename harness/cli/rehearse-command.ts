@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rehearsalState, rehearse } from '../rehearsal/rehearsal.ts';
+import { SNAPSHOT_STATE } from '../snapshot/snapshot.ts';
 import type { RehearsalReport } from '../rehearsal/rehearsal-result.ts';
 import { redactPasswords } from '../postgres/index.ts';
-import { SetupError } from '../errors.ts';
 import { formatRehearsalConsole, formatRehearsalMarkdown } from '../report/rehearsal-report.ts';
 import { runConfig, type RunConfig } from '../run/run-config.ts';
 import { openWorkbench } from '../run/workbench.ts';
@@ -12,16 +12,14 @@ import { configFromFlags, log, rehearsalConfig, type RehearsalFlags, type Verify
 
 /** `rehearse`: the summary (or JSON) on stdout, logs on stderr, report.md and report.json with --report; exit 0, 1 or 2. */
 export async function runRehearse(given: RehearsalFlags & Omit<VerifyFlags, 'runs' | 'workers'>): Promise<number> {
-  // the rehearsal builds its state at N/4, N/2 and N generated rows; it cannot yet measure a snapshot at its own size: said, never ignored
-  if (given.fromDb || given.fromDump) throw new SetupError('rehearse --from-db/--from-dump is not built yet: rehearse measures a suite state at generated sizes (--rows); verify --from-db runs the live deploy on the snapshot itself');
   const resolved = await resolveSuite(given);
   const { suite } = resolved;
   const flags = resolved.flags;
   const base = configFromFlags({ ...flags, runs: 1, workers: 1 }, suite);
   const config: RunConfig = runConfig({ ...base, rehearsal: rehearsalConfig(flags, 100_000) });
-  // a state that cannot be rehearsed is said before any server starts
-  const state = rehearsalState(suite, config.rehearsal!).name;
-  log(`constraint-harness rehearse: suite ${suite.name}, seed ${config.seed}, ${config.rehearsal!.rows} rows`);
+  // a state that cannot be rehearsed is said before any server starts; a snapshot is rehearsed at its own size
+  const state = config.snapshot ? SNAPSHOT_STATE : rehearsalState(suite, config.rehearsal!).name;
+  log(`constraint-harness rehearse: suite ${suite.name}, seed ${config.seed}, ${config.snapshot ? 'the snapshot at its own size' : `${config.rehearsal!.rows} rows`}`);
   const bench = await openWorkbench(suite, runConfig({ ...config, states: [state] }), log);
   let report: RehearsalReport;
   try {

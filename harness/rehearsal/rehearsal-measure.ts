@@ -16,6 +16,7 @@ import type { Deployment } from './retrying-deploy.ts';
 import type { ScaledState, ScaledStates } from '../states/scaled-states.ts';
 import { checkWriters, type WriterFailure } from './writer-check.ts';
 import { median, round } from './numbers.ts';
+import type { ConstraintFact } from '../check/model.ts';
 
 /** A rehearsal's sizes and how they are measured: shared by the deploy under test and the suggested one. */
 export interface Rehearsal<Op> {
@@ -25,6 +26,8 @@ export interface Rehearsal<Op> {
   scaled: ScaledStates;
   sizes: number[];
   prodRows: number;
+  /** What a snapshot enforced before the deploy (the model reads it; a suite's own state is known by name). */
+  constraintsBefore?: readonly ConstraintFact[];
 }
 
 /** A size's ledger, with the plan it traced and the revisions the plan deploys. */
@@ -136,7 +139,7 @@ export async function loadAt<Op>(rehearsal: Rehearsal<Op>, deployment: Deploymen
     const readerTables = context.suite.tables.map((t) => t.name);
     const run = await deployUnderLoad(context.suite, deployment, config, { ...options, readerTables, lockTimeoutMs, seed: context.config.seed, monitor: true, deploy: true });
     const summary = summariseLoad(run, ledger.holds);
-    const checked = await withClient(config, (client) => checkWriters(client, context.suite, state.name, run.cases, run.deploy));
+    const checked = await withClient(config, (client) => checkWriters(client, context.suite, { state: state.name, ...(rehearsal.constraintsBefore ? { constraintsBefore: rehearsal.constraintsBefore } : {}) }, run.cases, run.deploy));
     const attempts = (run.deploy?.attempts ?? []).map(({ start, end, ok, sqlstate, error }) => ({ start: round(start), end: round(end), ok, ...(sqlstate ? { sqlstate } : {}), ...(error ? { error } : {}) }));
     context.log(`deploy under load at ${rows} rows: ${attempts.length} attempt(s), ${run.deploy?.converged ? 'converged' : 'did not converge'}; writers: during p99 ${summary.phases.during.p99Ms} ms, longest stall ${summary.phases.during.maxStallMs} ms`);
     const load: LoadReport = {

@@ -9,6 +9,10 @@ import type { RehearsalReport } from './rehearsal-result.ts';
 import { rehearsalProperties, stallBudget, trySuggestion } from './rehearsal-verdict.ts';
 import { chainDeployment } from './retrying-deploy.ts';
 import { assertScalable, ScaledStates } from '../states/scaled-states.ts';
+import { readConstraintFacts } from '../catalog/index.ts';
+import type { ConstraintFact } from '../check/model.ts';
+import { withClient } from '../postgres/index.ts';
+import { SNAPSHOT_STATE } from '../snapshot/snapshot.ts';
 
 /**
  * `rehearse`: the deploy of the pending revisions onto a state at production scale. The state
@@ -21,13 +25,13 @@ import { assertScalable, ScaledStates } from '../states/scaled-states.ts';
  */
 export async function rehearse<Op>(context: GroupContext<Op>): Promise<RehearsalReport> {
   const started = performance.now();
-  const options = context.config.rehearsal!;
-  const state = rehearsalState(context.suite, options);
-  const sizes = [...new Set([Math.max(1, Math.round(options.rows / 4)), Math.max(1, Math.round(options.rows / 2)), options.rows])];
-  const workers = Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
-  const scaled = await ScaledStates.build(context.bench.templates, state, sizes, workers, context.log);
+  const snapshot = context.bench.states.find((s) => s.name === SNAPSHOT_STATE && context.bench.snapshot);
+  const { state, scaled, sizes, options } = snapshot ? await asIs(context, snapshot) : await atScale(context);
   try {
-    const rehearsal: Rehearsal<Op> = { context, options, state, scaled, sizes, prodRows: options.prodRows ?? options.rows };
+    // a snapshot is measured at its own size: the projection only goes further when PROD is larger
+    const prodRows = Math.max(options.prodRows ?? options.rows, snapshot ? options.rows : 0);
+    const constraintsBefore = snapshot ? await constraintsOf(context, scaled, options.rows) : undefined;
+    const rehearsal: Rehearsal<Op> = { context, options, state, scaled, sizes, prodRows, ...(constraintsBefore ? { constraintsBefore } : {}) };
     const deployment = chainDeployment(context.bench.migrator, context.bench.to);
     const ledgers = await ledgersAt(rehearsal, deployment);
     const largest = ledgers.median.at(-1)!;
@@ -65,6 +69,31 @@ export async function rehearse<Op>(context: GroupContext<Op>): Promise<Rehearsal
     return report;
   } finally {
     await scaled.close();
+  }
+}
+
+/** The suite's state built at N/4, N/2 and N generated rows. */
+async function atScale<Op>(context: GroupContext<Op>): Promise<{ state: StartingState; scaled: ScaledStates; sizes: number[]; options: RehearsalConfig }> {
+  const options = context.config.rehearsal!;
+  const state = rehearsalState(context.suite, options);
+  const sizes = [...new Set([Math.max(1, Math.round(options.rows / 4)), Math.max(1, Math.round(options.rows / 2)), options.rows])];
+  const workers = Math.max(2, os.availableParallelism?.() ?? os.cpus().length);
+  return { state, scaled: await ScaledStates.build(context.bench.templates, state, sizes, workers, context.log), sizes, options };
+}
+
+/** The snapshot at its real size (`rows` becomes its largest table's row count). */
+async function asIs<Op>(context: GroupContext<Op>, state: StartingState): Promise<{ state: StartingState; scaled: ScaledStates; sizes: number[]; options: RehearsalConfig }> {
+  const { scaled, rows } = await ScaledStates.asIs(context.bench.templates, state, context.log);
+  return { state, scaled, sizes: [rows], options: { ...context.config.rehearsal!, rows } };
+}
+
+/** What the snapshot enforces before the deploy, for the model that judges the writers. */
+async function constraintsOf<Op>(context: GroupContext<Op>, scaled: ScaledStates, rows: number): Promise<ConstraintFact[]> {
+  const copy = await scaled.copy(rows, `constraints_${rows}`);
+  try {
+    return await withClient(context.bench.templates.connectionConfig(copy.database), readConstraintFacts);
+  } finally {
+    await copy.drop();
   }
 }
 

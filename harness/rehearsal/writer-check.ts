@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Mismatch } from '../check/model.ts';
+import type { Mismatch, StartContext } from '../check/model.ts';
 import { World } from '../check/world.ts';
 import { formatActual, stepSql } from '../sessions/index.ts';
 import type { Counterexample } from '../run/property-result.ts';
@@ -22,7 +22,7 @@ export interface WriterFailure {
  * rules hold, after it the target's, and the rows each flow left must be the model's. A flow
  * that ended before the deploy began or started after it converged is checked without it.
  */
-export async function checkWriters<Op>(client: pg.ClientBase, suite: Suite<Op>, state: string, cases: readonly WriterCase[], deploy: DeployRun | undefined): Promise<{ checked: number; failures: WriterFailure[] }> {
+export async function checkWriters<Op>(client: pg.ClientBase, suite: Suite<Op>, context: StartContext, cases: readonly WriterCase[], deploy: DeployRun | undefined): Promise<{ checked: number; failures: WriterFailure[] }> {
   const actual = await readBack(client, suite, cases);
   const session = deploy ? deploySession(deploy) : undefined;
   const [deployStart, deployEnd] = session?.events.length ? [session.events[0]!.start, session.events.at(-1)!.end] : [Infinity, -Infinity];
@@ -35,7 +35,7 @@ export async function checkWriters<Op>(client: pg.ClientBase, suite: Suite<Op>, 
     const withDeploy = overlaps || (session !== undefined && start > deployEnd && !deploy!.converged);
     const keys = new Set(flow.keys.all());
     const verdict = checkRun({
-      state,
+      ...context,
       events: withDeploy ? [...flow.events, ...session!.events] : flow.events,
       base: World.empty(),
       writers: 1,

@@ -25,7 +25,7 @@ export function describeHold(hold: LockHold): string {
 
 export function describeProjection(p: Projection): string[] {
   const lines = [
-    `${modeName(p.mode)} on ${p.relation} held ${p.points.map((x) => ms(x.ms)).join(' / ')} at ${p.points.map((x) => n(x.rows)).join(' / ')} rows: ${p.fit.fixedMs} ms + ${p.fit.perMillionRowsMs} ms per million rows`,
+    `${modeName(p.mode)} on ${p.relation} held ${p.points.map((x) => ms(x.ms)).join(' / ')} at ${p.points.map((x) => n(x.rows)).join(' / ')} rows: ${p.fit.fixedMs} ms + ${p.fit.perMillionRowsMs} ms per million rows${p.points.length === 1 ? ' (one size measured: taken as proportional to rows)' : ''}`,
   ];
   if (p.check) {
     const rounds = p.check.rounds && p.check.rounds > 1 ? `; median of ${p.check.rounds} rounds, worst ${(p.check.worstError! * 100).toFixed(1)}%` : '';
@@ -59,7 +59,8 @@ export function formatRehearsalConsole(report: RehearsalReport): string {
   const lines: string[] = [];
   const sizes = report.build.sizes;
   lines.push(`rehearsal of ${report.revisions.join(', ')} in state ${report.state} (runner ${report.runner})`);
-  lines.push(`state built at ${sizes.map((s) => n(s.rows)).join(' / ')} rows in ${sizes.map((s) => ms(s.ms)).join(' / ')} (${n(report.build.rowsPerSecond)} rows/s loaded)`, '');
+  const asIs = sizes.every((s) => s.loadedRows === 0);
+  lines.push(asIs ? `state copied at its own size, ${sizes.map((s) => n(s.rows)).join(' / ')} rows in its largest table, in ${sizes.map((s) => ms(s.ms)).join(' / ')}` : `state built at ${sizes.map((s) => n(s.rows)).join(' / ')} rows in ${sizes.map((s) => ms(s.ms)).join(' / ')} (${n(report.build.rowsPerSecond)} rows/s loaded)`, '');
   lines.push(`lock ledger at ${n(report.rows)} rows (locks the deploying session holds after each message):`);
   for (const entry of report.statements) lines.push(`  ${entry.step.padEnd(14)} ${ms(entry.ms).padStart(8)}  ${locks(entry)}${effects(entry) ? `  [${effects(entry)}]` : ''}`, `  ${' '.repeat(14)} ${' '.repeat(8)}  ${oneLine(entry.sql, 100)}`);
   lines.push(`  held until the end of their transaction: ${report.holds.map(describeHold).join('; ') || 'none'}`);

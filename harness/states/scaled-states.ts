@@ -63,6 +63,33 @@ export class ScaledStates {
     return scaled;
   }
 
+  /**
+   * A state at its own size, as it is (a snapshot of the team's data): one copy of its
+   * template, vacuumed and analysed; `rows` is what the rehearsal calls its size (the largest
+   * table's row count).
+   */
+  static async asIs(templates: StateTemplates, state: StartingState, log: (line: string) => void): Promise<{ scaled: ScaledStates; rows: number }> {
+    const scaled = new ScaledStates(templates, state, 1, log);
+    const started = performance.now();
+    const database = (await templates.cloneWithoutHistory(state, `${state.name}_as_is`)).name;
+    try {
+      const rows = await withClient(templates.connectionConfig(database), async (client) => {
+        await client.query('VACUUM (ANALYZE)');
+        const { rows: tables } = await client.query<{ t: string }>(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'`);
+        let largest = 0;
+        for (const { t } of tables) largest = Math.max(largest, Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n));
+        return largest;
+      });
+      scaled.built.set(rows, database);
+      scaled.timings.push({ rows, loadedRows: 0, ms: Math.round(performance.now() - started) });
+      log(`rehearsing ${state.name} at its own size: ${rows} rows in its largest table`);
+      return { scaled, rows };
+    } catch (error) {
+      await templates.databases.drop(database).catch(() => undefined);
+      throw error;
+    }
+  }
+
   /** A fresh copy of the state at `rows` (one of the built sizes). */
   async copy(rows: number, label = `${this.state.name}_${rows}`): Promise<ScaledState> {
     const template = this.built.get(rows);

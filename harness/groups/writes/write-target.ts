@@ -1,7 +1,7 @@
 import { targetDifferences } from '../migration/migration-experiment.ts';
 import type { ConstraintFact } from '../../check/model.ts';
 import type pg from 'pg';
-import { snapshotCatalog } from '../../catalog/index.ts';
+import { readConstraintFacts, snapshotCatalog } from '../../catalog/index.ts';
 import type { MigrationOutcome } from '../../check/migration-checks.ts';
 import { connectClient, withClient } from '../../postgres/index.ts';
 import { InterleavingExecutor, type ServerError } from '../../sessions/index.ts';
@@ -48,7 +48,7 @@ export class WriteTarget {
     const database = await context.bench.templates.clone(state, history, options.label);
     try {
       const { migration, base, constraintsBefore } = await withClient(context.bench.templates.connectionConfig(database.name), async (client) => {
-        const constraintsBefore = await readConstraints(client);
+        const constraintsBefore = await readConstraintFacts(client);
         const migration = options.migrate ? await migrate(context, client, state) : undefined;
         await options.fill?.(client);
         return { migration, base: await readBaseRows(client, context.suite.tables), constraintsBefore };
@@ -134,14 +134,4 @@ async function migrate(context: GroupContext<unknown>, client: pg.ClientBase, st
   const applied = run.applied.length > 0;
   const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
   return { outcome, catalogDiff, ...(outcome === 'failed' ? { error: `the migration applied but the catalog differs from fresh:\n${catalogDiff.join('\n')}` } : {}) };
-}
-
-/** Every constraint of the user's tables, as PostgreSQL prints it. */
-async function readConstraints(client: pg.ClientBase): Promise<ConstraintFact[]> {
-  const { rows } = await client.query<ConstraintFact>(
-    `SELECT k.conrelid::regclass::text AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS definition
-       FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
-      WHERE k.conrelid <> 0 AND k.contype <> 'n' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
-  );
-  return rows;
 }
