@@ -122,7 +122,7 @@ function finding(migration: NonNullable<ItemResult['migration']>): string[] {
       if (!violating) return [`finding: fails atomically: ${migration.error?.split('\n')[0] ?? ''}`];
       return [
         `finding: fails atomically: ${violating.count} row(s) of ${violating.table} violate ${violating.constraint}`,
-        `  ${violating.keys.length < violating.count ? `the first ${violating.keys.length} keys` : 'their keys'}: ${violating.keys.join(', ')}`,
+        `  ${violating.keys.length > violating.count ? 'the keys of every row sharing a duplicated value' : violating.keys.length < violating.count ? `the first ${violating.keys.length} keys` : 'their keys'}: ${violating.keys.join(', ')}`,
         `  every one of them, on the source: ${violating.select}`,
       ];
     default:
