@@ -49,8 +49,9 @@ describe(`verify --from-db / --from-dump (source PostgreSQL 14, harness 18; seed
 
   it('converges on a source without orphans: every group runs on its rows, the source untouched', async () => {
     const before = await observe(clean);
-    const result = await runCli(['verify', '--url', harnessUrl, '--from-db', clean, '--states', 'snapshot', '--runs', '3', '--seed', String(SEED)]);
+    const result = await runCli(['verify', '--url', harnessUrl, '--from-db', clean, '--states', 'snapshot', '--runs', '3', '--seed', String(SEED), '--working-set', '0']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).not.toContain('working set');
     expect(result.stdout).toMatch(/^ok {3}snapshot +expect converge +migration converged +7\/7 properties \(migration\+writes\+concurrency/m);
     expect(result.stdout).toContain('finding: converges, every row kept');
     expect(result.stdout).toMatch(/live deploy: 3 run\(s\)/);
@@ -58,6 +59,23 @@ describe(`verify --from-db / --from-dump (source PostgreSQL 14, harness 18; seed
     expect(result.stdout).toContain('catalog unchanged, 0 session(s) of the harness left on it');
     expect(result.stdout + result.stderr).not.toContain(new URL(clean).password);
     expect(await observe(clean)).toEqual(before);
+  });
+
+  it('runs the write groups on a working set of a large snapshot: at most N rows per table and their parents, every foreign key closed, said in the report', async () => {
+    const result = await runCli(['verify', '--url', harnessUrl, '--from-db', clean, '--states', 'snapshot', '--group', 'writes,concurrency', '--runs', '2', '--seed', String(SEED), '--working-set', '1500', '--json']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { ok: boolean; snapshot: { workingSet: { perTable: number; rows: number; of: number; tables: { table: string; rows: number; total: number; parents?: number; orphans?: number }[] } } };
+    const set = report.snapshot.workingSet;
+    expect(set.perTable).toBe(1500);
+    expect(set.of).toBe(2 * ROWS);
+    const outcomes = set.tables.find((t) => t.table === 'public.routing_outcomes')!;
+    const inferences = set.tables.find((t) => t.table === 'public.inferences')!;
+    expect(outcomes).toMatchObject({ rows: 1500, total: ROWS });
+    // the outcomes picked reference inferences beyond the 1500 picked: those are taken as parents, none is left unmatched
+    expect(inferences.rows).toBeGreaterThan(1500);
+    expect(inferences.rows - (inferences.parents ?? 0)).toBe(1500);
+    expect(set.tables.every((t) => !t.orphans)).toBe(true);
+    expect(set.tables.some((t) => t.table.endsWith('schema_migrations'))).toBe(false);
   });
 
   it('fails with 3 orphans among 20,000 rows, naming exactly their keys and the constraint; the pre-deploy report says 3 first', async () => {
@@ -134,7 +152,7 @@ describe(`verify --from-db / --from-dump (source PostgreSQL 14, harness 18; seed
     const { server, databases } = await sharedServer();
     const copy = await databases.create('sample_copy');
     try {
-      const snapshot = new Snapshot({ fromDb: source.connectionUri('sample_src'), sample: 50 }, migrator);
+      const snapshot = new Snapshot({ fromDb: source.connectionUri('sample_src'), sample: 50 }, migrator, 1);
       await withClient(server.connectionConfig(copy), (client) => snapshot.load(client));
       const tables = Object.fromEntries(snapshot.facts.copy!.tables.map((t) => [t.table, t]));
       expect(tables['public.routing_outcomes']).toMatchObject({ rows: 50, total: 1000 });

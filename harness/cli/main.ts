@@ -23,6 +23,7 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
   withSnapshotOptions(withProviderOptions(withChainOptions(program.command('verify'))))
     .description('build every starting state, migrate it, and check the properties')
     .option('--states <names>', 'comma-separated starting states (default: all)', list)
+    .option('--working-set <rows>', 'with a snapshot: the writes, concurrency and live-deploy groups run on at most this many rows per table, with their parents (default 10000; 0: every row)', nonNegativeInteger)
     .option('--group <groups>', `comma-separated property groups: ${GROUPS.join(', ')} (default: all)`, groups)
     .option('--property <name>', 'only the property of this name (a replay names the one that failed)')
     .option('--runs <n>', 'runs per property', positiveInteger, 100)

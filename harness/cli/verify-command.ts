@@ -36,6 +36,7 @@ export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
   fromDb?: string;
   fromDump?: string;
   sample?: number;
+  workingSet?: number;
   expectSnapshot?: 'converge' | 'fail-atomically';
   pgDump?: string;
 }
@@ -75,7 +76,7 @@ export const log = (line: string) => process.stderr.write(`${redactPasswords(lin
 
 /** The run configuration the flags describe (the one place flags become configuration). */
 export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunConfig {
-  if (!flags.fromDb && !flags.fromDump && (flags.sample !== undefined || flags.expectSnapshot || flags.pgDump)) throw new SetupError('--sample, --expect-snapshot and --pg-dump apply to a snapshot: give --from-db URL or --from-dump FILE');
+  if (!flags.fromDb && !flags.fromDump && (flags.sample !== undefined || flags.workingSet !== undefined || flags.expectSnapshot || flags.pgDump)) throw new SetupError('--sample, --working-set, --expect-snapshot and --pg-dump apply to a snapshot: give --from-db URL or --from-dump FILE');
   if (flags.path !== undefined && flags.seed === undefined) throw new SetupError('--path replays a failure and needs the --seed it was found with');
   return runConfig({
     suite: flags.suite,
@@ -95,7 +96,7 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
     workers: flags.workers,
     shard: flags.shard,
     maxWriterDeadlocks: flags.maxWriterDeadlocks,
-    ...(flags.fromDb || flags.fromDump ? { snapshot: { fromDb: flags.fromDb, fromDump: flags.fromDump && path.resolve(flags.fromDump), sample: flags.sample, expect: flags.expectSnapshot, pgDump: flags.pgDump } } : {}),
+    ...(flags.fromDb || flags.fromDump ? { snapshot: { fromDb: flags.fromDb, fromDump: flags.fromDump && path.resolve(flags.fromDump), sample: flags.sample, workingSet: flags.workingSet, expect: flags.expectSnapshot, pgDump: flags.pgDump } } : {}),
     ...(flags.rows !== undefined ? { rehearsal: rehearsalConfig(flags as RehearsalFlags, flags.rows) } : {}),
   });
 }

@@ -4,6 +4,7 @@ import { formatServerError } from '../sessions/step-outcome.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
 import type { SnapshotFacts } from '../snapshot/snapshot.ts';
 import { formatPreDeploy } from '../snapshot/pre-deploy.ts';
+import { describeWorkingSet } from '../snapshot/working-set.ts';
 
 /** The readable summary `verify` prints on stdout. */
 export function formatConsoleReport(report: VerifyReport): string {
@@ -62,6 +63,7 @@ function snapshotLines(facts: SnapshotFacts): string[] {
   }
   if (facts.dump) lines.push(`snapshot: the dump ${facts.source} (from PostgreSQL ${facts.sourceVersion ?? '?'}), read as ${facts.dump.via}: ${facts.dump.statements} statement(s), ${facts.dump.rows} row(s) in ${facts.ms} ms${facts.dump.skipped.length ? `; skipped ${facts.dump.skipped.length}: ${facts.dump.skipped.slice(0, 3).join('; ')}` : ''}`);
   if (facts.sourceAfter) lines.push(`  source after the copy: catalog ${facts.sourceAfter.unchanged ? 'unchanged' : 'CHANGED (by someone else: the harness only read it)'}, ${facts.sourceAfter.sessionsLeft} session(s) of the harness left on it`);
+  if (facts.workingSet) lines.push(`  ${describeWorkingSet(facts.workingSet)}`);
   if (facts.preDeploy) lines.push(...formatPreDeploy(facts.preDeploy));
   return lines;
 }

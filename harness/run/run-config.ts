@@ -100,6 +100,7 @@ export function commandFor(kind: 'verify' | 'repro', config: RunConfig, failure:
   if (snapshot?.fromDb) parts.push('--from-db <the same source>');
   if (snapshot?.fromDump) parts.push(`--from-dump ${snapshot.fromDump}`);
   if (snapshot?.sample !== undefined) parts.push(`--sample ${snapshot.sample}`);
+  if (snapshot?.workingSet !== undefined) parts.push(`--working-set ${snapshot.workingSet}`);
   if (snapshot?.expect) parts.push(`--expect-snapshot ${snapshot.expect}`);
   if (snapshot?.pgDump) parts.push(`--pg-dump ${snapshot.pgDump}`);
   if (kind === 'verify' && config.maxWriterDeadlocks !== undefined && failure.property === 'live-deploy-keeps-valid-writes') parts.push(`--max-writer-deadlocks ${config.maxWriterDeadlocks}`);

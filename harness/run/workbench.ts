@@ -62,7 +62,7 @@ export async function planRun<Op>(suite: Suite<Op>, config: RunConfig): Promise<
   // where the runner leaves part of a deploy committed, the deploy killed there is a state too
   // and so is the target's constraint hand-applied NOT VALID beforehand (when the target is what is deployed)
   const derived = [...interruptedStates(suite.states, migrator, anchor, to), ...(to === anchor ? handAppliedStates(suite.states, migrator, anchor) : [])];
-  const snapshot = config.snapshot && (config.snapshot.fromDb || config.snapshot.fromDump) ? new Snapshot(config.snapshot, migrator) : undefined;
+  const snapshot = config.snapshot && (config.snapshot.fromDb || config.snapshot.fromDump) ? new Snapshot(config.snapshot, migrator, config.seed) : undefined;
   const states = selectStates([...suite.states, ...derived, ...(snapshot ? [snapshot.state()] : [])], config.states);
   return { migrator, to, anchor, states, ...(snapshot && states.some((state) => state.name === snapshot.state().name) ? { snapshot } : {}) };
 }

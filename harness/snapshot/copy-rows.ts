@@ -32,15 +32,17 @@ async function stream(source: pg.ClientBase, target: pg.ClientBase, select: stri
  * Every row of every table of the source (or at most `sample` per table), into the copy's
  * tables of the same names. The copy's session must skip triggers (`session_replication_role
  * = replica`): PROD's rows already passed its foreign keys, and its triggers must not fire a
- * second time. A sample is then closed under the foreign keys: each parent a taken row
+ * second time. A sample takes the first rows the source returns, or the first in `order` (an
+ * SQL expression over the table's rows) when given. It is then closed under the foreign keys: each parent a taken row
  * references is taken too, round after round, so that every foreign key holds on the copy.
  */
-export async function copyRows(source: pg.ClientBase, target: pg.ClientBase, catalog: CatalogSnapshot, sample?: number): Promise<TableCopy[]> {
+export async function copyRows(source: pg.ClientBase, target: pg.ClientBase, catalog: CatalogSnapshot, sample?: number, order?: string): Promise<TableCopy[]> {
   const copies: TableCopy[] = [];
   for (const table of catalog.tables) {
     const columns = copiedColumns(table, catalog);
     if (columns.length === 0) continue;
-    const rows = await stream(source, target, `SELECT ${columns.join(', ')} FROM ${table}${sample !== undefined ? ` LIMIT ${sample}` : ''}`, table, columns);
+    const limit = sample !== undefined ? `${order ? ` ORDER BY ${order}` : ''} LIMIT ${sample}` : '';
+    const rows = await stream(source, target, `SELECT ${columns.join(', ')} FROM ${table}${limit}`, table, columns);
     const copy: TableCopy = { table, rows };
     if (sample !== undefined) copy.total = Number((await source.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
     copies.push(copy);

@@ -1,11 +1,13 @@
 import type pg from 'pg';
 import { SetupError } from '../errors.ts';
 import type { Migrator } from '../migrate/index.ts';
-import type { StartingState } from '../states/index.ts';
+import { snapshotCatalog } from '../catalog/index.ts';
+import type { StartingState, WorkingSetBuilder } from '../states/index.ts';
 import { copyFromDatabase, type CopySummary } from './copy-from-database.ts';
 import { inspectDump, loadDump, type DumpLoad } from './dump-file.ts';
 import type { PreDeployReport } from './pre-deploy.ts';
 import { describeSource, SourceDatabase } from './source-database.ts';
+import { keepWorkingSet, type WorkingSet } from './working-set.ts';
 
 /** The starting state copied from a real database or a dump. */
 export const SNAPSHOT_STATE = 'snapshot';
@@ -20,7 +22,12 @@ export interface SnapshotConfig {
   readonly expect?: 'converge' | 'fail-atomically';
   /** A pg_dump binary; its pg_restore is used beside it. */
   readonly pgDump?: string;
+  /** At most this many rows per table for the write groups (default 10,000; 0: every row). */
+  readonly workingSet?: number;
 }
+
+/** The write groups' working set when none is given: what a run reads back in well under a second. */
+export const DEFAULT_WORKING_SET = 10_000;
 
 /** What the copy found and did, for the report. */
 export interface SnapshotFacts {
@@ -35,6 +42,10 @@ export interface SnapshotFacts {
   ms?: number;
   /** Read before anything is migrated. */
   preDeploy?: PreDeployReport;
+  /** Rows per table of the snapshot, as loaded. */
+  tableRows?: Record<string, number>;
+  /** The part of the rows the write groups ran on, when the snapshot was too large for every run to read back. */
+  workingSet?: WorkingSet;
 }
 
 /**
@@ -48,7 +59,10 @@ export class Snapshot {
   constructor(
     readonly config: SnapshotConfig,
     private readonly migrator: Migrator,
+    /** The run's seed: it picks the working set. */
+    private readonly seed: number,
   ) {
+    if (config.workingSet !== undefined && (!Number.isInteger(config.workingSet) || config.workingSet < 0)) throw new SetupError(`--working-set ${config.workingSet}: give a number of rows per table (0: every row)`);
     if (config.fromDb && config.fromDump) throw new SetupError('--from-db and --from-dump name two snapshots: give one');
     if (config.fromDump && config.sample !== undefined) throw new SetupError('--sample applies to --from-db (a dump is restored whole; sample the database it came from instead)');
     this.facts = config.fromDb ? { source: describeSource(config.fromDb), kind: 'database' } : { source: config.fromDump!, kind: 'dump' };
@@ -62,6 +76,17 @@ export class Snapshot {
       expect: this.config.expect ?? 'converge',
       deploy: true,
       steps: [{ kind: 'load', label: `load ${what}`, load: (client) => this.load(client) }],
+      workingSet: () => this.workingSet(),
+    };
+  }
+
+  /** What makes the write groups' working set, when a table holds more rows than it keeps (asked once the copy is loaded). */
+  private workingSet(): WorkingSetBuilder | undefined {
+    const perTable = this.config.workingSet ?? DEFAULT_WORKING_SET;
+    if (perTable === 0 || !Object.values(this.facts.tableRows ?? {}).some((rows) => rows > perTable)) return undefined;
+    const whole = this.migrator.chain.versionTable.tables;
+    return async (source, target) => {
+      this.facts.workingSet = await keepWorkingSet(source, target, perTable, this.seed, whole);
     };
   }
 
@@ -89,8 +114,16 @@ export class Snapshot {
       await client.query('RESET ALL');
       await client.query('ANALYZE');
     }
+    this.facts.tableRows = await countRows(client);
     this.facts.ms = Math.round(performance.now() - started);
   }
+}
+
+/** Each user table's rows (exactly: the working set depends on it). */
+async function countRows(client: pg.ClientBase): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of (await snapshotCatalog(client)).tables) counts[table] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+  return counts;
 }
 
 /** A source newer than the harness's server cannot be copied faithfully (its catalog prints what the older server may not parse). */

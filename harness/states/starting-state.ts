@@ -48,7 +48,18 @@ export interface StartingState {
   steps: StateStep[];
   /** The migration is also deployed live among writers from this state, whatever the suite's `deployStates` say (a snapshot). */
   deploy?: boolean;
+  /**
+   * The write groups (writes, concurrency, live deploy) read every row of the suite's tables
+   * back after every run, so a state of a million rows (a snapshot) gives them a part of its
+   * rows instead: asked once its template is built, this returns what makes that part from a
+   * copy of the template (`source`) into another (`target`), or nothing when every row fits.
+   * The migration group and the rehearsal always get the whole state.
+   */
+  workingSet?: () => WorkingSetBuilder | undefined;
 }
+
+/** Fills `target` (a copy of the state's template) with a part of the rows of `source` (another copy). */
+export type WorkingSetBuilder = (source: pg.ClientBase, target: pg.ClientBase) => Promise<void>;
 
 /** The generated rows of one database, one entry per `rows` step of its state. */
 export type StateHistory = GeneratedRows[];

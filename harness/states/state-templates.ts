@@ -22,6 +22,7 @@ export type TemplateResult = { template: string } | { error: StateBuildError };
  */
 export class StateTemplates {
   private readonly templates = new Map<string, Promise<TemplateResult>>();
+  private readonly workingSets = new Map<string, Promise<TemplateResult>>();
 
   constructor(
     readonly databases: ScratchDatabases,
@@ -62,6 +63,37 @@ export class StateTemplates {
     }
   }
 
+  /**
+   * The template the write groups clone: the state's own, or, for a state too large to read
+   * back after every run (see `StartingState.workingSet`), a second template holding a part
+   * of its rows, made once from a copy of the first.
+   */
+  buildWorkingSet(state: StartingState): Promise<TemplateResult> {
+    let result = this.workingSets.get(state.name);
+    if (!result) this.workingSets.set(state.name, (result = this.buildWorkingSetNow(state)));
+    return result;
+  }
+
+  private async buildWorkingSetNow(state: StartingState): Promise<TemplateResult> {
+    const whole = await this.build(state);
+    const make = 'error' in whole ? undefined : state.workingSet?.();
+    if ('error' in whole || !make) return whole;
+    // the rows are read from a copy: nobody may be connected to a template others are cloning
+    const source = await this.databases.create(`ws_from_${state.name}`, whole.template);
+    try {
+      const name = await this.databases.create(`tpl_${state.name}_ws`, whole.template);
+      try {
+        await withClient(this.connectionConfig(source), (from) => withClient(this.connectionConfig(name), (to) => make(from, to)));
+        return { template: name };
+      } catch (error) {
+        await this.databases.drop(name).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await this.databases.drop(source).catch(() => undefined);
+    }
+  }
+
   /** The arbitrary of a state's history: one GeneratedRows per `rows` step. */
   historyArbitrary(state: StartingState): fc.Arbitrary<StateHistory> {
     const rowsSteps = state.steps.filter((step): step is Extract<StateStep, { kind: 'rows' }> => step.kind === 'rows');
@@ -73,9 +105,9 @@ export class StateTemplates {
     return fc.sample(this.historyArbitrary(state), { seed, numRuns: 1 })[0]!;
   }
 
-  /** A fresh copy of the state with the given history, ready to be migrated. */
+  /** A fresh copy of the state with the given history, ready to be migrated: what the write groups run on (a working set, when the state has one). */
   async clone(state: StartingState, history: StateHistory, label = state.name): Promise<StateDatabase> {
-    const database = await this.cloneWithoutHistory(state, label);
+    const database = await this.cloneWithoutHistory(state, label, 'working-set');
     try {
       await withClient(this.connectionConfig(database.name), (client) => this.completeState(client, state, history));
     } catch (error) {
@@ -85,9 +117,9 @@ export class StateTemplates {
     return { ...database, history };
   }
 
-  /** A copy of the template alone; `completeState` adds a history later (e.g. inside a transaction). */
-  async cloneWithoutHistory(state: StartingState, label = state.name): Promise<StateDatabase> {
-    const built = await this.build(state);
+  /** A copy of the template alone (or of its working set); `completeState` adds a history later (e.g. inside a transaction). */
+  async cloneWithoutHistory(state: StartingState, label = state.name, of: 'whole' | 'working-set' = 'whole'): Promise<StateDatabase> {
+    const built = await (of === 'whole' ? this.build(state) : this.buildWorkingSet(state));
     if ('error' in built) throw built.error;
     const name = await this.databases.create(label, built.template);
     return { name, state, history: [], drop: () => this.databases.drop(name) };
