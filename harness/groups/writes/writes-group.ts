@@ -3,7 +3,7 @@ import type { HistoryEvent } from '../../check/model.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { Execution, PropertySpec } from '../../run/property-runner.ts';
 import type { Counterexample } from '../../run/property-result.ts';
-import { formatActual, runSequentially, stepSql, type Program } from '../../sessions/index.ts';
+import { formatActual, stepSql, type Program } from '../../sessions/index.ts';
 import { checkAgainstReference } from '../../check/state-differential.ts';
 import type { Invariant, WriterStepMeta } from '../../check/model.ts';
 import type { World } from '../../check/world.ts';
@@ -32,14 +32,19 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
     label: property.name,
     cases: property.operations,
     async execute(operations) {
-      await target.ready();
-      const client = await target.client();
       const keys = new FreshKeys(target.base.keyTypes);
       const program = writerProgram(suite, operations.map((op) => ({ kind: 'op' as const, op })), { keys, base: target.base.world });
-      const events: HistoryEvent[] = await runSequentially(client, program);
-      const actual = await target.finish(client);
-      const verdict = reference
-        ? await sameAsReference(reference, program, events, actual.world, target.base.world, suite.invariant)
+      // the reference (another database) runs the same program at the same time
+      const onReference = reference ? onTheReference(reference, program) : undefined;
+      onReference?.catch(() => undefined);
+      const run = await target.runWrites(program).catch(async (error) => {
+        await onReference?.catch(() => undefined);
+        throw error;
+      });
+      const events: HistoryEvent[] = run.events;
+      const actual = run.actual;
+      const verdict = onReference
+        ? sameAsReference(await onReference, events, actual.world, target.base.world, suite.invariant)
         : checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant });
       const first = verdict.mismatches[0];
       const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
@@ -54,12 +59,19 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
  * The same program on the state's reference: what it did there is what the migrated state must
  * do. A reference that refuses the state's rows is the verdict of every run.
  */
-async function sameAsReference<Op>(reference: ReferenceDatabase<Op>, program: Program<WriterStepMeta>, events: HistoryEvent[], actual: World, base: World, invariant: Invariant | undefined): Promise<HistoryVerdict> {
-  const target = await openedReference(reference);
-  if ('refused' in target) return target.refused;
-  const client = await target.opened.client();
-  const expected: HistoryEvent[] = await runSequentially(client, program);
-  return checkAgainstReference({ events, reference: expected, actual, expected: (await target.opened.finish(client)).world, base, ...(invariant ? { invariant } : {}) });
+function sameAsReference(onReference: ReferenceRun, events: HistoryEvent[], actual: World, base: World, invariant: Invariant | undefined): HistoryVerdict {
+  if ('refused' in onReference) return onReference.refused;
+  return checkAgainstReference({ events, reference: onReference.events, actual, expected: onReference.world, base, ...(invariant ? { invariant } : {}) });
+}
+
+type ReferenceRun = { refused: HistoryVerdict } | { events: HistoryEvent[]; world: World };
+
+/** The program on the state's reference, and the rows it left there. */
+async function onTheReference<Op>(reference: ReferenceDatabase<Op>, program: Program<WriterStepMeta>): Promise<ReferenceRun> {
+  const target = await openedReference(reference, true);
+  if ('refused' in target) return target;
+  const run = await target.opened.runWrites(program);
+  return { events: run.events, world: run.actual.world };
 }
 
 /** Steps up to the one the model did not predict; every step when only the final rows are wrong. */
