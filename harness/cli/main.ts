@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SetupError, errorMessage } from '../errors.ts';
 import { installSignalHandlers, interruptedBy, runAllCleanups } from '../shutdown.ts';
-import { defaultWorkers, FORMAT_CHOICES, groups, integer, list, MUTANT_KINDS, mutantKinds, nonNegativeInteger, positiveInteger, replayPath, RUNNER_NAMES, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions, withSnapshotOptions } from './options.ts';
+import { markCommandStart } from './command-start.ts';
+import { duration, defaultWorkers, FORMAT_CHOICES, groups, integer, list, MUTANT_KINDS, mutantKinds, nonNegativeInteger, positiveInteger, replayPath, RUNNER_NAMES, score, shard, withChainOptions, withProviderOptions, withRehearsalOptions, withSnapshotOptions } from './options.ts';
 import { GROUPS } from '../run/property-result.ts';
 import type { VerifyFlags } from './verify-command.ts';
 
@@ -12,6 +13,7 @@ import type { VerifyFlags } from './verify-command.ts';
  * The commands' code is loaded when a command runs, so `--help` starts in a blink.
  */
 export async function main(argv: string[], options: { signals?: boolean } = {}): Promise<number> {
+  markCommandStart();
   // the process's own Ctrl-C and SIGTERM; a caller that embeds the command line keeps its own
   if (options.signals !== false) installSignalHandlers();
   let exitCode = 0;
@@ -26,7 +28,9 @@ export async function main(argv: string[], options: { signals?: boolean } = {}):
     .option('--working-set <rows>', 'with a snapshot: the writes, concurrency and live-deploy groups run on at most this many rows per table, with their parents (default 10000; 0: every row)', nonNegativeInteger)
     .option('--group <groups>', `comma-separated property groups: ${GROUPS.join(', ')} (default: all)`, groups)
     .option('--property <name>', 'only the property of this name (a replay names the one that failed)')
-    .option('--runs <n>', 'runs per property', positiveInteger, 100)
+    .option('--runs <n>', 'runs per property (default 100)', positiveInteger)
+    .option('--budget <time>', 'instead of --runs: as many runs per property as fit in this time (e.g. 90s, 2m), shared fairly by the (state, property) items; the whole command ends within it', duration)
+    .option('--min-runs <n>', 'with --budget: a property that got fewer runs is not a pass (default 100)', positiveInteger)
     .option('--seed <n>', 'seed for every property (default: random, always printed)', integer)
     .option('--path <path>', 'replay one failing run (fast-check path, with --seed)', replayPath)
     .option('--workers <n>', 'how many (state, property) items run at once (default: the number of cores)', positiveInteger, defaultWorkers())

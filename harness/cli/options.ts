@@ -103,6 +103,15 @@ export function score(value: string): number {
   return n;
 }
 
+/** `--budget 90s`, `2m`, `1m30s`, `1h`, or plain seconds (`300`): milliseconds. */
+export function duration(value: string): number {
+  const text = value.trim();
+  const parts = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$/.exec(text);
+  const ms = parts && text !== '' ? (Number(parts[1] ?? 0) * 3600 + Number(parts[2] ?? 0) * 60 + Number(parts[3] ?? 0)) * 1000 : Number.NaN;
+  if (!(ms >= 1000)) throw new InvalidArgumentError(`"${value}" is not a duration of at least 1 s (e.g. 90s, 2m, 1m30s, 300)`);
+  return Math.round(ms);
+}
+
 /** The default number of workers: the machine's cores. */
 export function defaultWorkers(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SetupError } from '../errors.ts';
 import { redactPasswords, type ProviderChoice } from '../postgres/index.ts';
 import { GROUPS, type PropertyGroup } from '../run/property-result.ts';
-import { runConfig, type RehearsalConfig, type RunConfig, type Shard } from '../run/run-config.ts';
+import { formatDuration, runConfig, type RehearsalConfig, type RunConfig, type Shard } from '../run/run-config.ts';
 import type { ChainFormat, RunnerName } from '../migrate/index.ts';
 import { formatConsoleReport } from '../report/console-report.ts';
 import { lineProgress, terminalProgress } from '../report/progress.ts';
@@ -12,6 +12,7 @@ import type { Suite } from '../suite.ts';
 import { verify } from '../verify/verify.ts';
 import { exitCodeOf, type VerifyReport } from '../verify/verify-report.ts';
 import { loadSuiteSource } from './load-suite.ts';
+import { commandStart } from './command-start.ts';
 import { derivedSuite } from './derived-suite.ts';
 import { chooseProvider, type PostgresServer } from '../postgres/index.ts';
 
@@ -25,7 +26,9 @@ export interface VerifyFlags extends ProviderChoice, Partial<RehearsalFlags> {
   states?: string[];
   group?: PropertyGroup[];
   property?: string;
-  runs: number;
+  runs?: number;
+  budget?: number;
+  minRuns?: number;
   seed?: number;
   path?: string;
   workers: number;
@@ -78,6 +81,9 @@ export const log = (line: string) => process.stderr.write(`${redactPasswords(lin
 export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunConfig {
   if (!flags.fromDb && !flags.fromDump && (flags.sample !== undefined || flags.workingSet !== undefined || flags.expectSnapshot || flags.pgDump)) throw new SetupError('--sample, --working-set, --expect-snapshot and --pg-dump apply to a snapshot: give --from-db URL or --from-dump FILE');
   if (flags.path !== undefined && flags.seed === undefined) throw new SetupError('--path replays a failure and needs the --seed it was found with');
+  if (flags.budget !== undefined && flags.runs !== undefined) throw new SetupError('--budget and --runs: give one (--budget runs each property as often as the time allows, --runs a fixed number of times)');
+  if (flags.budget !== undefined && flags.path !== undefined) throw new SetupError('--budget and --path: a replay runs the one case its path names');
+  if (flags.minRuns !== undefined && flags.budget === undefined) throw new SetupError('--min-runs applies with --budget (with --runs, every property gets exactly that many)');
   return runConfig({
     suite: flags.suite,
     migrationsDir: flags.migrations ? path.resolve(flags.migrations) : flags.alembicIni ? path.dirname(path.resolve(flags.alembicIni)) : suite.migrationsDir,
@@ -90,7 +96,8 @@ export function configFromFlags<Op>(flags: VerifyFlags, suite: Suite<Op>): RunCo
     states: flags.states,
     groups: flags.group ?? GROUPS,
     property: flags.property,
-    runs: flags.runs,
+    runs: flags.runs ?? 100,
+    ...(flags.budget !== undefined ? { budget: { ms: flags.budget, minRuns: flags.minRuns ?? 100 } } : {}),
     seed: flags.seed ?? Math.floor(Math.random() * 2 ** 31),
     path: flags.path,
     workers: flags.workers,
@@ -117,7 +124,8 @@ export async function runVerify(flags: VerifyFlags): Promise<number> {
 
 async function verifySuite(suite: Suite<unknown>, flags: VerifyFlags, server?: PostgresServer): Promise<number> {
   const config = configFromFlags(flags, suite);
-  log(`constraint-harness verify: suite ${suite.name}, seed ${config.seed}, ${config.runs} runs per property, ${config.workers} worker(s)${config.shard ? `, shard ${config.shard.index}/${config.shard.count}` : ''}`);
+  const runs = config.budget ? `--budget ${formatDuration(config.budget.ms)}: as many runs per property as fit, at least ${config.budget.minRuns} to pass` : `${config.runs} runs per property`;
+  log(`constraint-harness verify: suite ${suite.name}, seed ${config.seed}, ${runs}, ${config.workers} worker(s)${config.shard ? `, shard ${config.shard.index}/${config.shard.count}` : ''}`);
   const progress = process.stderr.isTTY ? terminalProgress() : lineProgress(log);
   // interrupted (Ctrl-C, SIGTERM) or failed midway: the states that finished still get reported
   const partial: VerifyReport = { ok: false, postgres: { version: 'unknown', provider: flags.provider ?? 'embedded' }, migrations: { dir: config.migrationsDir, to: config.to ?? suite.target ?? '' }, seed: config.seed, states: [] };
@@ -128,6 +136,7 @@ async function verifySuite(suite: Suite<unknown>, flags: VerifyFlags, server?: P
   });
   const report = await verify(suite, config, {
     ...(server ? { server } : {}),
+    startedAt: commandStart(),
     progress,
     log: process.stderr.isTTY ? () => undefined : log,
     onStateDone: (state, header) => {

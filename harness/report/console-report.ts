@@ -1,4 +1,5 @@
 import type { Counterexample, PropertyResult } from '../run/property-result.ts';
+import { formatDuration } from '../run/run-config.ts';
 import { modeName } from '../catalog/lock-modes.ts';
 import { formatServerError } from '../sessions/step-outcome.ts';
 import type { VerifyReport } from '../verify/verify-report.ts';
@@ -30,6 +31,7 @@ export function formatConsoleReport(report: VerifyReport): string {
     for (const property of state.properties.filter((p) => p.notes?.length)) lines.push(...indent(property.notes!, 7));
     if (state.skipped?.length) lines.push(...indent(state.skipped.map((reason) => `not run: ${reason}`), 7));
   }
+  if (report.budget) lines.push(...budgetLines(report, width));
   const failures = report.states.flatMap((state) => state.properties.filter((p) => !p.ok).map((p) => ({ state: state.name, property: p })));
   for (const { state, property } of failures) {
     lines.push('', ...formatFailure(state, property));
@@ -48,6 +50,18 @@ export function formatConsoleReport(report: VerifyReport): string {
   const unbuilt = report.states.filter((state) => state.setupError).length;
   lines.push('', `${verdict}: ${total - failedCount} of ${total} properties hold over ${report.states.length} state(s)${rehearsal ? ' and the deploy rehearsal' : ''}${unbuilt ? `; ${unbuilt} state(s) could not be built by the suite's own setup` : ''} (seed ${report.seed})`);
   return lines.join('\n');
+}
+
+/** Under --budget: the runs each property got (a property of fixed runs, such as a one-off check, has its own count). */
+function budgetLines(report: VerifyReport, width: number): string[] {
+  const budget = report.budget!;
+  const all = report.states.flatMap((state) => state.properties);
+  const short = all.filter((p) => p.runs < budget.minRuns && p.counterexample?.expected.includes('--min-runs')).length;
+  return [
+    '',
+    `runs per property (--budget ${formatDuration(budget.ms)}; at least ${budget.minRuns} to pass${short ? `; ${short} got fewer and did not pass` : ''}):`,
+    ...report.states.filter((state) => state.properties.length).map((state) => `  ${state.name.padEnd(width)}  ${state.properties.map((p) => `${p.name} ${p.runs}`).join(', ')}`),
+  ];
 }
 
 /** Where the snapshot came from, what was copied, and the pre-deploy report: printed before the states. */

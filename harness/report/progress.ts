@@ -38,11 +38,11 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
 export function lineProgress(write: (line: string) => void): Progress {
   let finished = 0;
   return {
-    start(state, property, group, runs) {
+    start(state, property, group, runs, until) {
       const started = Date.now();
       let done = 0;
       let failures = 0;
-      write(`  … ${state} / ${property} (${group}): started, ${runs} run(s)`);
+      write(`  … ${state} / ${property} (${group}): started, ${until ? `as many runs as its share of the budget holds (${runs} to pass)` : `${runs} run(s)`}`);
       const heartbeat = setInterval(() => write(`  … ${state} / ${property}: ${done}/${runs} runs, ${Math.round((Date.now() - started) / 1000)} s, ${failures} failing`), 10_000);
       heartbeat.unref();
       return {

@@ -9,6 +9,7 @@ export interface ProgressTask {
 
 /** Where a run reports what it is doing; `start` is called once per property and state. */
 export interface Progress {
-  start(state: string, property: string, group: PropertyGroup, runs: number): ProgressTask;
+  /** `runs`: what the property will run; under --budget (`until`), the least it needs, more if its time allows. */
+  start(state: string, property: string, group: PropertyGroup, runs: number, until?: 'budget'): ProgressTask;
   stop(): void;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { ServerError } from '../sessions/step-outcome.ts';
-import { commandFor, type RunConfig } from './run-config.ts';
+import { commandFor, formatDuration, type RunConfig } from './run-config.ts';
 import type { Progress, ProgressTask } from './progress.ts';
 import { brokenRun, type Counterexample, type PropertyGroup, type PropertyResult } from './property-result.ts';
 
@@ -76,17 +76,24 @@ interface Search<Case, Run> {
  * smaller result is kept. Its path still replays it exactly.
  */
 export async function runProperty<Case, Run extends Execution>(spec: PropertySpec<Case, Run>, state: string, config: RunConfig, progress?: Progress): Promise<PropertyRun<Case, Run>> {
-  const runs = config.path ? Number(config.path.split(':')[0]) + 1 : (spec.runs ?? config.runs);
-  const task = progress?.start(state, spec.label, spec.group, runs);
+  // under --budget, a property whose cases vary runs until its item's deadline (fast-check's own time limit)
+  const budgeted = config.budget && config.deadline !== undefined && !config.path && spec.runs === undefined ? config.budget : undefined;
+  const runs = config.path ? Number(config.path.split(':')[0]) + 1 : budgeted ? BUDGETED_RUNS : (spec.runs ?? config.runs);
+  const task = budgeted ? progress?.start(state, spec.label, spec.group, budgeted.minRuns, 'budget') : progress?.start(state, spec.label, spec.group, runs);
   const firstFailure = new Map<string, number>();
   const started = performance.now();
-  let best = await search(spec, config.seed, { numRuns: runs, ...(config.path ? { path: config.path } : {}) }, task, firstFailure);
-  if (best.failing && spec.size && !config.path && spec.size(best.failing) > 1) best = await lookahead(spec, config.seed, runs, best, task);
+  const deadline = budgeted ? { ...config.deadline!, minRuns: budgeted.minRuns } : undefined;
+  let best = await search(spec, config.seed, { numRuns: runs, ...(config.path ? { path: config.path } : {}) }, task, firstFailure, deadline);
+  const timeLeft = deadline === undefined || performance.now() < deadline.end;
+  if (best.failing && spec.size && !config.path && spec.size(best.failing) > 1 && timeLeft) best = await lookahead(spec, config.seed, budgeted ? best.details.numRuns : runs, best, task);
   const { details, failing, failingCase } = best;
   const ms = Math.round(performance.now() - started);
   const base = (name: string) => ({ name, group: spec.group, runs: details.numRuns, ms, seed: details.seed });
   const path = details.counterexamplePath ?? undefined;
   const results = spec.properties.map((name): PropertyResult => {
+    // (fast-check calls a search interrupted before its first run failed, with no counterexample: it is the budget's doing)
+    const heldEveryRun = !details.failed || (details.interrupted && details.counterexample === null);
+    if (budgeted && heldEveryRun && details.numRuns < budgeted.minRuns) return tooFewRuns(base(name), budgeted, config, state, spec.group);
     if (!details.failed) return { ...base(name), ok: true, ...(spec.notes ? { notes: spec.notes() } : {}) };
     if (!failing) return firstFailure.has(name) || firstFailure.size === 0 ? brokenRun({ ...base(name), path }, details.errorInstance ?? 'the property failed without a recorded run') : { ...base(name), ok: true };
     const problem = failing.problems.find((p) => p.property === name);
@@ -104,6 +111,27 @@ export async function runProperty<Case, Run extends Execution>(spec: PropertySpe
   return { results, failing, failingCase };
 }
 
+/** Runs asked of fast-check under --budget: more than any time slot holds; its time limit ends the run. */
+const BUDGETED_RUNS = 2 ** 30;
+
+/**
+ * A property that held on every run it got, but got fewer than --min-runs in its share of the
+ * budget: not a pass. It says how many it got, and the command that gives it its runs alone.
+ */
+function tooFewRuns(base: Omit<PropertyResult, 'ok'>, budget: NonNullable<RunConfig['budget']>, config: RunConfig, state: string, group: PropertyResult['group']): PropertyResult {
+  const alone = commandFor('verify', { ...config, budget: undefined }, { state, group, property: base.name, seed: base.seed });
+  return {
+    ...base,
+    ok: false,
+    counterexample: {
+      steps: [],
+      expected: `at least ${budget.minRuns} runs (--min-runs) within --budget ${formatDuration(budget.ms)}`,
+      actual: `only ${base.runs} run(s) in ${(base.ms / 1000).toFixed(1)} s, every one of which held: too few to call it a pass`,
+      details: [`give the run more time (--budget), fewer states or groups, or run this property alone: ${alone} --runs ${budget.minRuns}`],
+    },
+  };
+}
+
 /** One fast-check search and shrink, remembering what each execution did. */
 async function search<Case, Run extends Execution>(
   spec: PropertySpec<Case, Run>,
@@ -111,11 +139,20 @@ async function search<Case, Run extends Execution>(
   parameters: { numRuns: number; path?: string },
   task: ProgressTask | undefined,
   firstFailure: Map<string, number>,
+  /** Under --budget: no new case starts past `share` once `minRuns` ran, nor past `end` (the run in flight ends first; a failure already found is still shrunk). */
+  deadline?: { share: number; end: number; minRuns: number },
 ): Promise<Search<Case, Run>> {
   const executions = new WeakMap<object, Run>();
   let executed = 0;
+  let failed = false;
   const details = await fc.check(
     fc.asyncProperty(spec.cases, async (testCase) => {
+      // fast-check's own time limit would race the run in flight and leave it running against the
+      // database; an interruption raised between runs ends the search cleanly
+      if (deadline && !failed) {
+        const now = performance.now();
+        if (now >= deadline.end || (now >= deadline.share && executed >= deadline.minRuns)) throw new fc.PreconditionFailure(true);
+      }
       let passed = false;
       try {
         const run = await spec.execute(testCase);
@@ -123,6 +160,7 @@ async function search<Case, Run extends Execution>(
         if (typeof testCase === 'object' && testCase !== null) executions.set(testCase, run);
         for (const problem of run.problems) if (!firstFailure.has(problem.property)) firstFailure.set(problem.property, executed);
         passed = run.problems.length === 0;
+        failed ||= !passed;
         return passed;
       } finally {
         task?.tick(passed);

@@ -47,6 +47,19 @@ export interface RunConfig {
   readonly rehearsal?: RehearsalConfig;
   /** A starting state copied from a real database or a dump (`--from-db`, `--from-dump`). */
   readonly snapshot?: SnapshotConfig;
+  /** `--budget`: as many runs per property as fit in this time, spread over the items; never a pass on fewer than `minRuns`. */
+  readonly budget?: Budget;
+  /**
+   * Set by `verify` for one item under a budget (performance.now() times): past `share` its
+   * properties start no new run once they have --min-runs; past `end` (the whole budget's) none.
+   */
+  readonly deadline?: { share: number; end: number };
+}
+
+/** `--budget 2m --min-runs 100`. */
+export interface Budget {
+  ms: number;
+  minRuns: number;
 }
 
 /** How the deploy is rehearsed: the state at `rows` (and N/4, N/2), writers under load, a long reader, a lock timeout, a budget. */
@@ -110,4 +123,9 @@ export function commandFor(kind: 'verify' | 'repro', config: RunConfig, failure:
   if (provider.image) parts.push(`--image ${provider.image}`);
   if (provider.provider === 'url' || provider.url) parts.push('--url <the same server>');
   return parts.join(' ');
+}
+
+/** 90000 → `90s`, 120000 → `2m`. */
+export function formatDuration(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 100) / 10}s`;
 }

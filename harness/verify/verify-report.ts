@@ -12,6 +12,8 @@ export interface VerifyReport {
   migrations: { dir: string; to: string; format?: string; runner?: string; target?: TargetSource };
   seed: number;
   runs?: number;
+  /** `--budget`: the time the run was given and the runs a property needs to pass; each property's `runs` says what it got. */
+  budget?: { ms: number; minRuns: number };
   finishedAt?: string;
   /** The constraints the target revision names, as PostgreSQL prints them once it is applied. */
   targetConstraints?: { table: string; name: string; definition: string }[];

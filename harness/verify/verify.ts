@@ -22,6 +22,8 @@ export interface VerifyHooks {
   timings?: SetupTimings;
   /** A server already running, used instead of starting one (and left running). */
   server?: PostgresServer;
+  /** When the command started (performance.now()): what --budget counts from. Default: when verify is called. */
+  startedAt?: number;
 }
 
 export type ReportHeader = Omit<VerifyReport, 'ok' | 'states'>;
@@ -33,6 +35,7 @@ export type ReportHeader = Omit<VerifyReport, 'ok' | 'states'>;
  */
 export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: VerifyHooks = {}): Promise<VerifyReport> {
   const log = hooks.log ?? (() => undefined);
+  const budgetEnd = config.budget ? (hooks.startedAt ?? performance.now()) + config.budget.ms - closingReserve(config.budget.ms) : undefined;
   const plan = await planRun(suite, config);
   // the rehearsal's code (and the SQL printer it uses) loads only when it is asked for
   const rehearsal = config.rehearsal ? await import('../rehearsal/rehearsal.ts') : undefined;
@@ -54,14 +57,20 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
       hooks.onStateDone?.(report, header);
     };
     let failed = false;
+    let started = 0;
     await inParallel(items, config.workers, async (item) => {
       if (failed && config.stopAtFirstFailure) return;
-      const result = await runItem(context, item);
+      const left = items.length - started++;
+      // under --budget: this item's share of the time left, the items not yet started sharing it
+      // `workers` at a time; an item that needs less (a property of fixed runs) leaves the rest to
+      // those after it, one that needs more to reach --min-runs takes it from them
+      const deadline = budgetEnd === undefined ? undefined : { share: performance.now() + Math.max(0, budgetEnd - performance.now()) * (Math.min(config.workers, left) / left), end: budgetEnd };
+      const result = await runItem(deadline === undefined ? context : { ...context, config: { ...config, deadline } }, item);
       failed ||= result.properties.some((p) => !p.ok);
       results.set(item, result);
-      const left = remaining.get(item.state.name)! - 1;
-      remaining.set(item.state.name, left);
-      if (left === 0) finishState(item.state);
+        const stateLeft = remaining.get(item.state.name)! - 1;
+      remaining.set(item.state.name, stateLeft);
+      if (stateLeft === 0) finishState(item.state);
     });
     // a state with no work at all (every group skipped, said why) is the first shard's to report
     const reportsSkipped = !config.shard || config.shard.index === 1;
@@ -74,6 +83,11 @@ export async function verify<Op>(suite: Suite<Op>, config: RunConfig, hooks: Ver
   } finally {
     await bench.close();
   }
+}
+
+/** What --budget keeps for after the last item (the rehearsal is not budgeted; dropping the databases, stopping the server, the reports). */
+function closingReserve(budgetMs: number): number {
+  return 1000 + budgetMs * 0.03;
 }
 
 /** Runs `work` over the items, at most `workers` at once; the first failure stops new work and is rethrown once all running work ended. */
@@ -157,7 +171,7 @@ function reportHeader(bench: Workbench, config: RunConfig, items: number, states
     postgres: { version: bench.server.version, provider: bench.server.provider },
     migrations: { dir: config.migrationsDir, to: bench.to, format: bench.migrator.chain.format, runner: bench.migrator.runner, target: targetSource(bench.migrator.chain.get(bench.to)) },
     seed: config.seed,
-    runs: config.runs,
+    ...(config.budget ? { budget: config.budget } : { runs: config.runs }),
     targetConstraints: targetConstraints(bench),
     ...(config.shard ? { shard: { ...config.shard, items, states } } : {}),
   };
