@@ -5,6 +5,7 @@ import { benchConcurrency } from './concurrency.ts';
 import { benchDerived } from './derived.ts';
 import { formatLines } from './measure.ts';
 import { benchMutation } from './mutation.ts';
+import { benchProfile } from './profile.ts';
 import { benchProviders } from './providers.ts';
 import { benchRehearsal } from './rehearsal.ts';
 import { benchSignOff } from './signoff.ts';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   process.stdout.write(`constraint-harness benchmark — suite ${suite.name}, node ${process.version}, ${os.cpus().length} cores, ${os.platform()}-${os.arch()}\n\n`);
   process.stdout.write(formatLines('Start-up', await benchStartup(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Write path', await benchWrites(subject)) + '\n');
+  process.stdout.write('\n' + formatLines('Where the time goes (one worker; PostgreSQL with pg_stat_statements)', await benchProfile(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Concurrency', await benchConcurrency(subject)) + '\n');
   if (suite.states.some((state) => state.steps.some((step) => step.kind === 'rows' && step.atScale))) process.stdout.write('\n' + formatLines('Deploy rehearsal', await benchRehearsal(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Sign-off', await benchSignOff(subject)) + '\n');
@@ -40,6 +42,7 @@ async function only(section: string): Promise<void> {
   const sections: Record<string, () => Promise<string>> = {
     startup: async () => formatLines('Start-up', await benchStartup(subject)),
     writes: async () => formatLines('Write path', await benchWrites(subject)),
+    profile: async () => formatLines('Where the time goes (one worker; PostgreSQL with pg_stat_statements)', await benchProfile(subject)),
     concurrency: async () => formatLines('Concurrency', await benchConcurrency(subject)),
     rehearsal: async () => formatLines('Deploy rehearsal', await benchRehearsal(subject)),
     mutation: async () => formatLines('Mutation testing', await benchMutation(subject)),

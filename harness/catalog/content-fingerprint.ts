@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { CatalogSnapshot } from './catalog-snapshot.ts';
 
@@ -28,7 +29,9 @@ export async function fingerprintContent(client: pg.ClientBase, catalog: Catalog
     parts.push(`SELECT ${pg.escapeLiteral(table)} AS t, count(*) AS rows, md5(coalesce(string_agg(${row}, E'\\n' ORDER BY ${row}), '')) AS md5 FROM ${table}`);
   }
   if (parts.length > 0) {
-    const result = await client.query<{ t: string; rows: string; md5: string }>(parts.join('\nUNION ALL\n'));
+    // named: a state's runs send the same text every time, planned once per connection
+    const text = parts.join('\nUNION ALL\n');
+    const result = await client.query<{ t: string; rows: string; md5: string }>({ name: `ch_fingerprint_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text });
     for (const row of result.rows) fingerprint[row.t] = { rows: Number(row.rows), md5: row.md5 };
   }
   return fingerprint;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { runSequentially, type Clock } from '../sessions/sequential-runner.ts';
+import { runProgram, runSequentially, type Clock } from '../sessions/sequential-runner.ts';
 import type { Program, SessionStep, StepEvent } from '../sessions/session-step.ts';
 import type { StepOutcome } from '../sessions/step-outcome.ts';
 import { shownName, type Migration } from './migration-file.ts';
@@ -81,7 +81,9 @@ export interface PlanRun {
 
 /** Sends a plan on one connection, as its runner would, and says what happened. */
 export async function executePlan(client: pg.ClientBase, plan: MigrationPlan, mode: PlanMode, clock?: Clock): Promise<PlanRun> {
-  const events = await runSequentially(client, planProgram(plan, mode), { clock });
+  // pipelined where that cannot change what the server does (see runProgram); a caller timing the steps gets each on its own
+  const program = planProgram(plan, mode);
+  const events = !clock && 'connection' in client ? await runProgram(client as pg.Client, program) : await runSequentially(client, program, { clock });
   return summarisePlanRun(plan, events);
 }
 

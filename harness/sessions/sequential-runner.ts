@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Program, StepEvent, TransactionStatus } from './session-step.ts';
+import type { Program, SessionStep, StepEvent, TransactionStatus } from './session-step.ts';
 import { outcomeOf, outcomeOfError, queryOf, type StepOutcome } from './step-outcome.ts';
 
 /** A clock in ms (performance.now by default), shared by the events of one run. */
@@ -57,57 +57,56 @@ interface PipelineConnection {
   off(event: 'readyForQuery', listener: (message: { status: string }) => void): void;
 }
 
+/** What one pipelined query did, and the session's status once the server was ready again. */
+interface Sent {
+  start: number;
+  end: number;
+  outcome: StepOutcome;
+  status: TransactionStatus;
+  /** The server's error as pg raised it. */
+  raised?: unknown;
+}
+
+type Query = pg.QueryConfig | string;
+
 /**
- * `runSequentially`'s events, with the statements pipelined: on a client opened with
- * `pipeline: true`, every step is written before the first result is read, each with its own
- * Sync, so the server runs them one after another, each in its own implicit transaction (or in
- * the session's open one), exactly as if each had waited for the one before; only the round
- * trips between them are saved. `before` is sent ahead of the first step and `then` right
- * behind the last, on the same connection (what puts back the last run's rows, the read-back
- * of this one): one write to the socket for all of it. A step whose prepared statement this connection has not
- * parsed yet, sent a second time, waits for the first (a Parse that fails would otherwise make
- * the second's Bind fail with "prepared statement does not exist"). A program that stops on
- * error, or a client not in pipeline mode, runs sequentially. Each event's start is when the
- * server could begin it: its send, or the end of the step before, whichever is later.
+ * Sends `queries` on an idle client without waiting between them, each with its own Sync (pg's
+ * pipeline mode, switched on for the call if the client was not opened with it): the server runs
+ * them one after another, each in its own implicit transaction or in the session's open one,
+ * exactly as if each had waited for the one before. `after` is called right behind the last, in
+ * the same write to the socket. A query whose prepared statement this connection has not parsed
+ * yet, sent a second time, waits for the first (a Parse that fails would otherwise make the
+ * second's Bind fail with "prepared statement does not exist"). A failure that is not the
+ * server's (a dropped connection) is thrown once every query settled.
  */
-export async function runPipelined<Meta, T, B = undefined>(client: pg.Client, program: Program<Meta>, then: () => Promise<T>, options: { session?: number; clock?: Clock; before?: () => Promise<B> } = {}): Promise<{ events: StepEvent<Meta>[]; after: T; before: B }> {
-  if (program.stopOnError || !client.pipeline) {
-    const before = (await options.before?.()) as B;
-    const events = await runSequentially(client, program, options);
-    return { events, after: await then(), before };
-  }
-  const clock = options.clock ?? (() => performance.now());
-  const session = options.session ?? 0;
+async function pipeline<T>(client: pg.Client, queries: readonly Query[], clock: Clock, after?: () => Promise<T>): Promise<{ sent: Sent[]; after?: Promise<T> }> {
   const connection = (client as unknown as { connection: PipelineConnection }).connection;
+  const modal = client as unknown as { pipeline: boolean };
+  const wasPipelined = modal.pipeline;
+  modal.pipeline = true;
   const statuses: TransactionStatus[] = [];
   const onReady = (message: { status: string }) => statuses.push(message.status === 'T' || message.status === 'E' ? message.status : 'I');
   connection.on('readyForQuery', onReady);
-  const sent: { start: number; settled: Promise<{ outcome: StepOutcome; end: number } | { failure: unknown }> }[] = [];
-  const settled = () => Promise.all(sent.map((s) => s.settled));
+  const pending: { start: number; settled: Promise<{ outcome: StepOutcome; end: number; raised?: unknown } | { failure: unknown }> }[] = [];
+  const settled = () => Promise.all(pending.map((p) => p.settled));
   let followUp: Promise<T> | undefined;
-  let ahead: Promise<B> | undefined;
   try {
-    const steps = program.steps;
     let index = 0;
-    while (index < steps.length || !ahead) {
+    do {
       connection.stream.cork?.();
       try {
-        if (!ahead) {
-          ahead = options.before ? options.before() : Promise.resolve(undefined as B);
-          ahead.catch(() => undefined); // awaited below
-        }
-        for (; index < steps.length; index++) {
-          const query = queryOf(steps[index]!);
+        for (; index < queries.length; index++) {
+          const query = queries[index]!;
           const name = typeof query === 'object' ? query.name : undefined;
           if (name && connection.parsedStatements[name] === undefined && connection.submittedNamedStatements[name] !== undefined) break;
           const start = clock();
-          sent.push({
+          pending.push({
             start,
             settled: client.query(query).then(
               (result) => ({ outcome: outcomeOf(result), end: clock() }),
               (error) => {
                 try {
-                  return { outcome: outcomeOfError(error), end: clock() };
+                  return { outcome: outcomeOfError(error), end: clock(), raised: error };
                 } catch (failure) {
                   return { failure };
                 }
@@ -115,36 +114,112 @@ export async function runPipelined<Meta, T, B = undefined>(client: pg.Client, pr
             ),
           });
         }
-        if (index === steps.length) {
-          followUp = then();
-          followUp.catch(() => undefined); // awaited below; handled now, so a failure while the steps settle is not an unhandled rejection
+        if (index === queries.length && after) {
+          followUp = after();
+          followUp.catch(() => undefined); // the caller awaits it; handled now, so a failure while the queries settle is not unhandled
         }
       } finally {
         connection.stream.uncork?.();
       }
-      if (index < steps.length) await settled();
-    }
-    followUp ??= then(); // a program of no step
+      if (index < queries.length) await settled();
+    } while (index < queries.length);
     const results = await settled();
-    const before = await ahead!;
     // an error settles before the ReadyForQuery that carries the session's status after it
     for (let waited = 0; statuses.length < results.length && waited < 10_000; waited++) await new Promise((resolve) => setImmediate(resolve));
     const failed = results.find((r): r is { failure: unknown } => 'failure' in r);
     if (failed) throw failed.failure;
     let previousEnd = -Infinity;
-    const events = results.map((result, i): StepEvent<Meta> => {
-      const { outcome, end } = result as { outcome: StepOutcome; end: number };
-      const start = Math.max(sent[i]!.start, previousEnd);
-      previousEnd = end;
-      return { session, index: i, step: steps[i]!, issued: i, completed: i, start, end: Math.max(end, start), blocked: false, blockedBy: [], timedOut: false, outcome, txStatus: statuses[i] ?? transactionStatus(client) };
+    const sent = results.map((result, i): Sent => {
+      const { outcome, end, raised } = result as { outcome: StepOutcome; end: number; raised?: unknown };
+      // the server begins a query once the one before it ended
+      const start = Math.max(pending[i]!.start, previousEnd);
+      previousEnd = Math.max(end, start);
+      return { start, end: previousEnd, outcome, status: statuses[i] ?? transactionStatus(client), ...(raised ? { raised } : {}) };
     });
-    return { events, after: await followUp!, before };
+    return { sent, ...(followUp ? { after: followUp } : {}) };
   } catch (error) {
     await settled();
     await followUp?.catch(() => undefined);
-    await ahead?.catch(() => undefined);
     throw error;
   } finally {
     connection.off('readyForQuery', onReady);
+    modal.pipeline = wasPipelined;
   }
+}
+
+function eventOf<Meta>(step: SessionStep<Meta>, index: number, session: number, sent: Sent): StepEvent<Meta> {
+  return { session, index, step, issued: index, completed: index, start: sent.start, end: sent.end, blocked: false, blockedBy: [], timedOut: false, outcome: sent.outcome, txStatus: sent.status };
+}
+
+/**
+ * A writer's program (one that does not stop on error), its steps pipelined (see `pipeline`):
+ * the events `runSequentially` would record, with the round trips between the steps saved.
+ * `before`, one statement, is sent ahead of the first step (what puts back the last run's rows),
+ * and `then` right behind the last (this run's read-back), in the same write to the socket.
+ */
+export async function runPipelined<Meta, T>(client: pg.Client, program: Program<Meta>, then: () => Promise<T>, options: { session?: number; clock?: Clock; before?: Query } = {}): Promise<{ events: StepEvent<Meta>[]; after: T; before?: StepOutcome }> {
+  if (program.stopOnError) throw new Error('runPipelined: a program that stops on error goes through runProgram');
+  const clock = options.clock ?? (() => performance.now());
+  const session = options.session ?? 0;
+  const queries = [...(options.before ? [options.before] : []), ...program.steps.map((step) => queryOf(step))];
+  const { sent, after } = await pipeline(client, queries, clock, then);
+  const before = options.before ? sent[0]! : undefined;
+  const steps = options.before ? sent.slice(1) : sent;
+  return { events: steps.map((result, i) => eventOf(program.steps[i]!, i, session, result)), after: await after!, ...(before ? { before: before.outcome } : {}) };
+}
+
+/**
+ * A program with `runSequentially`'s semantics, stop on error included, pipelined where that
+ * cannot change what the server does: inside an open transaction block, a run of steps none of
+ * which can end it goes out at once. If one of them fails, the block is aborted, and those
+ * after it fail with 25P02 without touching anything (only COMMIT, ROLLBACK, ABORT, END and
+ * PREPARE TRANSACTION act in an aborted block; a step whose text names one of them is sent on
+ * its own); their events are dropped, as if they had never been sent, and the failing step's
+ * recovery follows. Outside a transaction block every step waits for the one before (an
+ * autocommit step after a failure would run). For plans and state steps, not for timings.
+ */
+export async function runProgram<Meta>(client: pg.Client, program: Program<Meta>, options: { session?: number } = {}): Promise<StepEvent<Meta>[]> {
+  if (!program.stopOnError) return (await runPipelined(client, program, async () => undefined, options)).events;
+  const clock = () => performance.now();
+  const session = options.session ?? 0;
+  const steps = program.steps;
+  const events: StepEvent<Meta>[] = [];
+  let status = await statusAfter(client);
+  for (let i = 0; i < steps.length; ) {
+    let j = i + 1;
+    if (status === 'T' && !endsTransaction(steps[i]!)) while (j < steps.length && !endsTransaction(steps[j]!)) j++;
+    const { sent } = await pipeline(client, steps.slice(i, j).map((step) => queryOf(step)), clock);
+    for (const [k, result] of sent.entries()) {
+      const step = steps[i + k]!;
+      events.push(eventOf(step, i + k, session, result));
+      if (result.outcome.kind === 'error') {
+        if (step.recovery && sent.at(-1)!.status !== 'I') await client.query(step.recovery);
+        return events;
+      }
+    }
+    status = sent.at(-1)!.status;
+    i = j;
+  }
+  return events;
+}
+
+/** The step's text names a command that acts even in an aborted transaction block (conservatively: anywhere in the text). */
+function endsTransaction(step: SessionStep<unknown>): boolean {
+  return /\b(commit|rollback|abort|end|prepare\s+transaction)\b/i.test(step.sql);
+}
+
+/**
+ * Statements sent one after another, stopping at the first the server refuses, whose error is
+ * thrown as pg raised it: inside an open transaction block all at once (see `runProgram`),
+ * otherwise each waiting for the one before.
+ */
+export async function runStatements(client: pg.ClientBase, statements: readonly string[]): Promise<void> {
+  const pipelined = statements.length > 1 && 'connection' in client && (await statusAfter(client)) === 'T' && !statements.some((sql) => endsTransaction({ name: '', sql }));
+  if (!pipelined) {
+    for (const sql of statements) await client.query(sql);
+    return;
+  }
+  const { sent } = await pipeline(client as pg.Client, statements, () => performance.now());
+  const failed = sent.find((result) => result.outcome.kind === 'error');
+  if (failed) throw failed.raised;
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { SetupError, errorMessage } from '../errors.ts';
 import { migrationError, planProgram, type MigrationError, type Migrator, type PlanMode } from '../migrate/index.ts';
 import { openAfter } from '../migrate/interruptions.ts';
-import { runSequentially, transactionStatus } from '../sessions/sequential-runner.ts';
+import { runSequentially, runStatements, transactionStatus } from '../sessions/sequential-runner.ts';
 import { stepSql } from '../sessions/sql-text.ts';
 import { describeStep, type GeneratedRows, type StartingState, type StateHistory, type StateStep } from './starting-state.ts';
 
@@ -84,7 +84,8 @@ export function liveTarget(client: pg.ClientBase, migrator: Migrator, mode: Plan
       await client.query(sql);
     },
     async rows(rows) {
-      for (const sql of rows.sql) await client.query(sql);
+      // inside the migration group's transaction, one round trip for the whole history
+      await runStatements(client, rows.sql);
     },
     stamp: (revision) => migrator.stamp(client, revision),
     load: (step) => step.load(client),

@@ -1,3 +1,4 @@
+import { timed } from '../../run/phase-timer.ts';
 import type { HistoryVerdict } from '../../check/linearizability.ts';
 import type { HistoryEvent, Invariant, Mismatch, WriterStepMeta } from '../../check/model.ts';
 import { planProgram, type MigrationPlan, type MigrationStepMeta } from '../../migrate/index.ts';
@@ -52,17 +53,20 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
   const run = { keys, base: target.base.world };
   const setupProgram = writerProgram(suite, testCase.setup.map((op) => ({ kind: 'op' as const, op })), run);
   const control = options.executor.control;
-  const setup: HistoryEvent[] = (await runSequentially(control, setupProgram, { session: -1 })).map((event) => ({ ...event, step: { ...event.step, meta: { ...(event.step.meta as WriterStepMeta), who: 'setup' } } }));
+  const setup: HistoryEvent[] = (await timed("the case's setup rows", () => runSequentially(control, setupProgram, { session: -1 }))).map((event) => ({ ...event, step: { ...event.step, meta: { ...(event.step.meta as WriterStepMeta), who: 'setup' } } }));
   const programs: Program<WriterStepMeta | MigrationStepMeta>[] = testCase.sessions.map((steps) => writerProgram(suite, steps, run));
   const deploySession = deploy ? programs.length : undefined;
   if (deploy) programs.push(planProgram(deploy, 'deploy'));
-  const events: HistoryEvent[] = await options.executor.run(programs, testCase.schedule);
-  const actual = await target.finish(control, !deploy);
+  const events: HistoryEvent[] = await timed(deploy ? 'the writers and the deploy, step by step on the schedule' : 'the writers, step by step on the schedule', () => options.executor.run(programs, testCase.schedule));
+  const actual = await timed('rows read back', () => target.finish(control, !deploy));
   const migration = deploySession === undefined ? undefined : { session: deploySession, statementSteps: statementSteps(programs[deploySession]!) };
-  const live = deploy && options.live ? await judgeLiveDeploy(options.live, target, { setupProgram, setup, events, programs, deploySession: deploySession!, actual: actual.world }) : undefined;
-  const verdict = live ? ('verdict' in live ? live.verdict : { ok: true, explored: 0, order: [], mismatches: [], inconclusive: false }) : options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world, target.base.world, suite.invariant) : checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
+  const { live, verdict } = await timed('judged (model or reference)', async () => {
+    const live = deploy && options.live ? await judgeLiveDeploy(options.live, target, { setupProgram, setup, events, programs, deploySession: deploySession!, actual: actual.world }) : undefined;
+    const verdict = live ? ('verdict' in live ? live.verdict : { ok: true, explored: 0, order: [], mismatches: [], inconclusive: false }) : options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world, target.base.world, suite.invariant) : checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
     // a deploy may rewrite the rows it migrates (a backfill): only where no migration ran is every column of an untouched row compared
     ...(deploy ? {} : { images: { base: target.base.images, actual: actual.images } }) });
+    return { live, verdict };
+  });
   // under the state differential nothing says the writers' rows were valid: a deploy that failed
   // on rows they committed (a class 23 error) is what a violating state shows, not judged here
   const deployErrors = deployProblems(events, deploySession).filter((m) => !(options.live && m.error && (m.error.sqlstate.startsWith('23') || ABORTED_BY_WRITERS.has(m.error.sqlstate))));

@@ -1,3 +1,4 @@
+import { timed } from '../../run/phase-timer.ts';
 import { withClient } from '../../postgres/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { PropertySpec } from '../../run/property-runner.ts';
@@ -50,7 +51,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
     label: LIVE_DEPLOY,
     cases: property.cases,
     async execute(testCase) {
-      const executor = await copy.executor();
+      const executor = await timed('a copy of the state made (first run, or after one that could not be put back)', () => copy.executor());
       try {
         const run = await runConcurrentCase({ suite: context.suite, property: LIVE_DEPLOY, target: probe, executor, deploy: plan, ...(context.suite.oracle === 'state-differential' ? { live: context } : {}) }, testCase);
         if (run.unjudged) {
@@ -77,7 +78,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
         return run;
       } finally {
         executed++;
-        await copy.putBack();
+        await timed('the copy put back (migration reverted, rows and version table reset) and checked unchanged', () => copy.putBack());
       }
     },
     describe: (_case, run, problem) => describeConcurrent(run, problem),

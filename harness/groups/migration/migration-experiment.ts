@@ -1,10 +1,11 @@
 import type pg from 'pg';
-import { BEFORE_AFTER, diffCatalogs, diffFingerprints, fingerprintContent, formatCatalogDiff, snapshotCatalog, tableMatches, type CatalogDifference, type CatalogSnapshot } from '../../catalog/index.ts';
+import { BEFORE_AFTER, type ContentFingerprint, diffCatalogs, diffFingerprints, fingerprintContent, formatCatalogDiff, snapshotCatalog, tableMatches, type CatalogDifference, type CatalogSnapshot } from '../../catalog/index.ts';
 import type { MigrationFailure, MigrationObservation, MigrationOutcome } from '../../check/migration-checks.ts';
 import { BOOKKEEPING_TABLES, executePlan, type MigrationError, type Migrator, type PlanMode } from '../../migrate/index.ts';
 import type { ServerError } from '../../sessions/index.ts';
 import type { StateHistory } from '../../states/index.ts';
 import { countViolations } from './violations.ts';
+import { timed } from '../../run/phase-timer.ts';
 
 export interface Experiment {
   migrator: Migrator;
@@ -34,13 +35,14 @@ export interface Experiment {
 export async function observeMigration(client: pg.ClientBase, experiment: Experiment, history: StateHistory): Promise<MigrationObservation> {
   const { migrator, to, reference, mode } = experiment;
   const exempt = [...migrator.chain.versionTable.tables, ...BOOKKEEPING_TABLES];
-  experiment.before ??= { catalog: await snapshotCatalog(client), applied: await migrator.applied(client) };
+  experiment.before ??= await timed('catalog and revisions before (once per state)', async () => ({ catalog: await snapshotCatalog(client), applied: await migrator.applied(client) }));
   const { catalog: catalogBefore, applied: appliedBefore } = experiment.before;
-  const dataBefore = await fingerprintContent(client, catalogBefore, exempt);
-  const run = await executePlan(client, migrator.planTo(appliedBefore, to), mode);
-  const catalogAfter = await snapshotCatalog(client);
-  const dataChanges = diffFingerprints(dataBefore, await fingerprintContent(client, catalogBefore, exempt, catalogAfter));
-  const { catalogDiff, kept } = targetDifferences(reference, catalogAfter, experiment.preexisting);
+  const dataBefore = await timed('rows fingerprinted', () => fingerprintContent(client, catalogBefore, exempt));
+  const run = await timed('the migration (as the runner sends it)', () => executePlan(client, migrator.planTo(appliedBefore, to), mode));
+  const catalogAfter = await timed('catalog read and compared', () => snapshotCatalog(client));
+  const dataAfter = await timed('rows fingerprinted', () => fingerprintContent(client, catalogBefore, exempt, catalogAfter));
+  const dataChanges = diffFingerprints(dataBefore, dataAfter);
+  const { catalogDiff, kept } = await timed('catalog read and compared', async () => targetDifferences(reference, catalogAfter, experiment.preexisting));
   const generatedViolating = history.some((rows) => rows.violating !== undefined) ? history.reduce((sum, rows) => sum + (rows.violating ?? 0), 0) : undefined;
   const common = { applied: run.applied, catalogDiff, dataChanges, generatedViolating, ...(kept.length ? { keptDrift: formatCatalogDiff(kept) } : {}) };
   if (run.error) {
@@ -59,7 +61,9 @@ export async function observeMigration(client: pg.ClientBase, experiment: Experi
   }
   const applied = run.applied.length > 0;
   const outcome: MigrationOutcome = catalogDiff.length > 0 ? (applied ? 'failed' : 'drift') : applied ? 'converged' : 'noop';
-  const again = outcome === 'converged' || outcome === 'noop' ? await reapply(client, experiment, catalogAfter, exempt) : { problems: [] };
+  // the rows as the migration left them, over the columns it left: the same query as `dataAfter` when it added or dropped none
+  const sameColumns = JSON.stringify(catalogAfter.columns) === JSON.stringify(catalogBefore.columns) && JSON.stringify(catalogAfter.tables) === JSON.stringify(catalogBefore.tables);
+  const again = outcome === 'converged' || outcome === 'noop' ? await timed('applied again (idempotency)', () => reapply(client, experiment, catalogAfter, exempt, sameColumns ? dataAfter : undefined)) : { problems: [] };
   return { ...common, outcome, leftovers: [], reapplyProblems: again.problems, ...(again.error ? { reapplyError: again.error } : {}) };
 }
 
@@ -71,9 +75,9 @@ export function targetDifferences(reference: CatalogSnapshot, after: CatalogSnap
 }
 
 /** Runs the target revision again, unrecorded, as the runner would: it must raise nothing and change nothing. */
-async function reapply(client: pg.ClientBase, experiment: Experiment, catalog: CatalogSnapshot, exempt: string[]): Promise<{ problems: string[]; error?: ServerError }> {
+async function reapply(client: pg.ClientBase, experiment: Experiment, catalog: CatalogSnapshot, exempt: string[], known?: ContentFingerprint): Promise<{ problems: string[]; error?: ServerError }> {
   const target = experiment.migrator.chain.get(experiment.to);
-  const data = await fingerprintContent(client, catalog, exempt);
+  const data = known ?? (await fingerprintContent(client, catalog, exempt));
   const run = await executePlan(client, experiment.migrator.plan([target], false), experiment.mode);
   if (run.error) return { problems: [`applying ${target.revision} again raised: ${run.error.message}`], error: run.error.outcome };
   const after = await snapshotCatalog(client);

@@ -8,6 +8,7 @@ import type { Workbench } from '../../run/workbench.ts';
 import { serverErrorOf } from '../../sessions/index.ts';
 import { describeStep, hasHistory, perCloneSteps, StateBuildError, type StartingState, type StateDatabase, type StateHistory } from '../../states/index.ts';
 import { observeMigration, type Experiment } from './migration-experiment.ts';
+import { timed } from '../../run/phase-timer.ts';
 
 interface MigrationRun extends Execution {
   observation?: MigrationObservation;
@@ -105,22 +106,26 @@ class Workspace {
     }
     if (experiment.mode === 'nested') {
       const { client } = await this.sharedCopy();
-      await client.query('BEGIN');
+      await timed('BEGIN and ROLLBACK', () => client.query('BEGIN'));
       try {
-        await templates.completeState(client, this.state, history, 'nested');
+        await timed("the history's rows written", () => templates.completeState(client, this.state, history, 'nested'));
         return await observeMigration(client, experiment, history);
       } finally {
-        await client.query('ROLLBACK');
+        await timed('BEGIN and ROLLBACK', () => client.query('ROLLBACK'));
       }
     }
-    const database = await templates.cloneWithoutHistory(this.state, `mig_${this.state.name}`);
-    const client = await connectClient(templates.connectionConfig(database.name));
+    const { database, client } = await timed('a copy of the state made and dropped', async () => {
+      const database = await templates.cloneWithoutHistory(this.state, `mig_${this.state.name}`);
+      return { database, client: await connectClient(templates.connectionConfig(database.name)) };
+    });
     try {
-      await templates.completeState(client, this.state, history);
+      await timed("the history's rows written", () => templates.completeState(client, this.state, history));
       return await observeMigration(client, experiment, history);
     } finally {
-      await client.end().catch(() => undefined);
-      await database.drop();
+      await timed('a copy of the state made and dropped', async () => {
+        await client.end().catch(() => undefined);
+        await database.drop();
+      });
     }
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { World, writeId } from '../../check/world.ts';
 import type { Row } from '../../check/world.ts';
@@ -137,7 +138,7 @@ async function readKeyTypes(client: pg.ClientBase, tables: readonly TableSpec[])
  * written back, starting rows that went inserted again (every column, as `to_jsonb` printed
  * them). Undefined when the run left every table as it found it.
  */
-export function resetStatement(tables: readonly TableSpec[], base: BaseRows, after: ReadBack): { text: string; values: unknown[] } | undefined {
+export function resetStatement(tables: readonly TableSpec[], base: BaseRows, after: ReadBack): { name: string; text: string; values: unknown[] } | undefined {
   const values: unknown[] = [];
   const ctes: string[] = [];
   tables.forEach((table, n) => {
@@ -161,6 +162,8 @@ export function resetStatement(tables: readonly TableSpec[], base: BaseRows, aft
     if (missing.length) ctes.push(`restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM ${rows(missing)} AS p RETURNING 1)`);
   });
   if (!ctes.length) return undefined;
-  // one statement: foreign keys are checked at its end, when every table is back
-  return { text: `WITH ${ctes.join(',\n')}\nSELECT 1`, values };
+  // one statement: foreign keys are checked at its end, when every table is back; named, since
+  // a state's runs need few shapes of it (which tables, which of delete/update/insert): planned once each
+  const text = `WITH ${ctes.join(',\n')}\nSELECT 1`;
+  return { name: `ch_reset_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values };
 }

@@ -30,7 +30,7 @@ export interface TargetMigration {
 export class WriteTarget {
   private dirty = false;
   /** What puts the rows back after the last writes run (sent ahead of the next run, on the same round trip). */
-  private pendingReset: { text: string; values: unknown[] } | undefined;
+  private pendingReset: { name: string; text: string; values: unknown[] } | undefined;
   private single: Promise<pg.Client> | undefined;
   private sessions: Promise<InterleavingExecutor> | undefined;
 
@@ -122,10 +122,8 @@ export class WriteTarget {
     const pending = this.pendingReset;
     this.pendingReset = undefined;
     const statement = readBackStatement(this.context.suite.tables, this.base, false);
-    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), {
-      before: () => (pending ? this.sendReset(client, pending) : Promise.resolve(true)),
-    });
-    if (!run.before) {
+    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), pending ? { before: pending } : {});
+    if (run.before?.kind === 'error') {
       this.dirty = true;
       return this.runWrites(program);
     }
@@ -134,9 +132,9 @@ export class WriteTarget {
   }
 
   /** Sends the statement that puts the rows back; false when the server refused it. */
-  private async sendReset(client: pg.Client, reset: { text: string; values: unknown[] }): Promise<boolean> {
+  private async sendReset(client: pg.Client, reset: { name: string; text: string; values: unknown[] }): Promise<boolean> {
     try {
-      await client.query(reset.text, reset.values);
+      await client.query(reset);
       return true;
     } catch (error) {
       outcomeOfError(error); // a dropped connection is not a refusal

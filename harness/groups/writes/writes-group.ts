@@ -1,3 +1,4 @@
+import { timed } from '../../run/phase-timer.ts';
 import type { HistoryVerdict } from '../../check/linearizability.ts';
 import type { HistoryEvent } from '../../check/model.ts';
 import type { GroupContext } from '../../run/group-context.ts';
@@ -37,15 +38,15 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
       // the reference (another database) runs the same program at the same time
       const onReference = reference ? onTheReference(reference, program) : undefined;
       onReference?.catch(() => undefined);
-      const run = await target.runWrites(program).catch(async (error) => {
+      const run = await timed("the run's statements, the rows put back and read back (one round trip)", () => target.runWrites(program)).catch(async (error) => {
         await onReference?.catch(() => undefined);
         throw error;
       });
       const events: HistoryEvent[] = run.events;
       const actual = run.actual;
       const verdict = onReference
-        ? sameAsReference(await onReference, events, actual.world, target.base.world, suite.invariant)
-        : checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant });
+        ? sameAsReference(await timed('the same statements on the reference', () => onReference), events, actual.world, target.base.world, suite.invariant)
+        : await timed("the model's check", async () => checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant }));
       const first = verdict.mismatches[0];
       const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
       return { problems, events, verdict };
