@@ -8,22 +8,25 @@ const USER = (schema: string) => `${schema} NOT IN ('pg_catalog', 'information_s
  * and identity, every constraint (NOT NULL included), indexes, triggers, functions (their
  * source), types and enum labels, views, rules, policies, sequences and their values,
  * extensions. Two databases with the same digest have the same schema in every respect a
- * migration can touch, far beyond what the convergence diff compares.
+ * migration can touch, far beyond what the convergence diff compares. Objects a user creates
+ * have oids from 16384 on (FirstNormalObjectId; initdb's are below): each catalog is filtered by
+ * that first, an index range scan, before the schema names are looked at (the schemas
+ * themselves are not: `public` is initdb's).
  */
 const DIGEST = `
   SELECT md5(coalesce(string_agg(x, E'\\n' ORDER BY x), '')) AS digest FROM (
     SELECT 'schema ' || n.nspname FROM pg_namespace n WHERE ${USER('n.nspname')}
-    UNION ALL SELECT format('relation %s %s %s %s', c.oid::regclass, c.relkind, c.relpersistence, c.reloptions) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER('n.nspname')}
+    UNION ALL SELECT format('relation %s %s %s %s', c.oid::regclass, c.relkind, c.relpersistence, c.reloptions) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid >= 16384 AND ${USER('n.nspname')}
     UNION ALL SELECT format('column %s.%s %s %s %s %s %s %s', a.attrelid::regclass, a.attname, format_type(a.atttypid, a.atttypmod), a.attnum, a.attnotnull, a.attisdropped, a.attidentity, a.attgenerated) || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE a.attnum > 0 AND ${USER('n.nspname')}
-    UNION ALL SELECT format('constraint %s %s %s %s %s %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, k.condeferred) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${USER('n.nspname')}
-    UNION ALL SELECT format('index %s %s %s', pg_get_indexdef(x.indexrelid), x.indisvalid, x.indisready) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER('n.nspname')}
-    UNION ALL SELECT format('trigger %s %s %s', t.tgrelid::regclass, pg_get_triggerdef(t.oid), t.tgenabled) FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgrelid IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER('n.nspname')})
-    UNION ALL SELECT format('function %s %s %s %s', p.oid::regprocedure, md5(coalesce(p.prosrc, '')), p.provolatile, p.prosecdef) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER('n.nspname')}
-    UNION ALL SELECT format('type %s %s', t.oid::regtype, t.typtype) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${USER('n.nspname')}
-    UNION ALL SELECT format('label %s %s %s', e.enumtypid::regtype, e.enumsortorder, e.enumlabel) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${USER('n.nspname')}
-    UNION ALL SELECT format('rule %s %s %s', r.ev_class::regclass, r.rulename, md5(pg_get_ruledef(r.oid))) FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${USER('n.nspname')}
+      WHERE a.attrelid >= 16384 AND a.attnum > 0 AND ${USER('n.nspname')}
+    UNION ALL SELECT format('constraint %s %s %s %s %s %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, k.condeferred) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE k.oid >= 16384 AND ${USER('n.nspname')}
+    UNION ALL SELECT format('index %s %s %s', pg_get_indexdef(x.indexrelid), x.indisvalid, x.indisready) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE x.indexrelid >= 16384 AND ${USER('n.nspname')}
+    UNION ALL SELECT format('trigger %s %s %s', t.tgrelid::regclass, pg_get_triggerdef(t.oid), t.tgenabled) FROM pg_trigger t WHERE t.oid >= 16384 AND NOT t.tgisinternal AND t.tgrelid IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid >= 16384 AND ${USER('n.nspname')})
+    UNION ALL SELECT format('function %s %s %s %s', p.oid::regprocedure, md5(coalesce(p.prosrc, '')), p.provolatile, p.prosecdef) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid >= 16384 AND ${USER('n.nspname')}
+    UNION ALL SELECT format('type %s %s', t.oid::regtype, t.typtype) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid >= 16384 AND ${USER('n.nspname')}
+    UNION ALL SELECT format('label %s %s %s', e.enumtypid::regtype, e.enumsortorder, e.enumlabel) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE e.enumtypid >= 16384 AND ${USER('n.nspname')}
+    UNION ALL SELECT format('rule %s %s %s', r.ev_class::regclass, r.rulename, md5(pg_get_ruledef(r.oid))) FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.oid >= 16384 AND ${USER('n.nspname')}
     UNION ALL SELECT format('policy %s %s %s %s %s', p.polrelid::regclass, p.polname, p.polcmd, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)) FROM pg_policy p
     UNION ALL SELECT format('sequence %s %s %s', s.schemaname || '.' || s.sequencename, s.last_value, s.increment_by) FROM pg_sequences s WHERE ${USER('s.schemaname')}
     UNION ALL SELECT format('extension %s %s', e.extname, e.extversion) FROM pg_extension e
@@ -31,5 +34,5 @@ const DIGEST = `
 
 /** The digest of the user's schema: equal digests, equal schemas (see DIGEST). */
 export async function catalogDigest(client: pg.ClientBase): Promise<string> {
-  return (await client.query<{ digest: string }>({ name: 'ch_catalog_digest', text: DIGEST })).rows[0]!.digest;
+  return (await client.query<{ digest: string }>({ name: 'ch_catalog_digest_v2', text: DIGEST })).rows[0]!.digest;
 }

@@ -223,3 +223,44 @@ export async function runStatements(client: pg.ClientBase, statements: readonly 
   const failed = sent.find((result) => result.outcome.kind === 'error');
   if (failed) throw failed.raised;
 }
+
+/**
+ * Runs `work`, which may send several queries without waiting for one another (read-only ones,
+ * or ones that do not depend on each other), with the client in pg's pipeline mode: they go out
+ * back to back, each with its own Sync, and come back in order. The client must be idle.
+ */
+export async function withPipeline<T>(client: pg.ClientBase, work: () => Promise<T>): Promise<T> {
+  const modal = client as unknown as { pipeline?: boolean };
+  if (!('connection' in client) || modal.pipeline) return work();
+  modal.pipeline = true;
+  try {
+    return await work();
+  } finally {
+    modal.pipeline = false;
+  }
+}
+
+/**
+ * BEGIN, the queries and COMMIT in one round trip. If one fails, those after it do nothing
+ * (25P02) and the COMMIT rolls the transaction back, as a ROLLBACK after the failure would: the
+ * first failure is thrown, as pg raised it.
+ */
+export async function inOneTransaction(client: pg.ClientBase, queries: readonly (pg.QueryConfig | string)[]): Promise<void> {
+  if (!('connection' in client)) {
+    await client.query('BEGIN');
+    try {
+      for (const query of queries) await client.query(query);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    return;
+  }
+  const { sent } = await pipeline(client as pg.Client, ['BEGIN', ...queries, 'COMMIT'], () => performance.now());
+  const failed = sent.find((result) => result.outcome.kind === 'error');
+  if (failed) {
+    if ((await statusAfter(client)) !== 'I') await client.query('ROLLBACK').catch(() => undefined);
+    throw failed.raised;
+  }
+}

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { catalogDigest, catalogRevert, fingerprintContent, snapshotCatalog, type CatalogSnapshot, type ContentFingerprint } from '../../catalog/index.ts';
-import { InterleavingExecutor } from '../../sessions/index.ts';
+import { inOneTransaction, InterleavingExecutor, withPipeline } from '../../sessions/index.ts';
 import { readIfExists } from '../../migrate/index.ts';
 import type { ScratchDatabases } from '../../postgres/index.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
@@ -79,31 +79,29 @@ export class DeployCopy {
 
   private async capture(client: pg.ClientBase): Promise<Pristine> {
     const catalog = await snapshotCatalog(client);
-    return { catalog, digest: await catalogDigest(client), content: await contentOf(client, catalog), versionRows: await this.versionRows(client) };
+    const [digest, content, versionRows] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, catalog), this.versionRows(client)]));
+    return { catalog, digest, content, versionRows };
   }
 
   /** Drops what the migration added, resets the rows and the version table, adds back what it dropped: one transaction. */
   private async revert(client: pg.ClientBase): Promise<boolean> {
     const plan = catalogRevert(await snapshotCatalog(client), this.pristine!.catalog);
     if (!plan) return false;
-    await client.query('BEGIN');
-    try {
-      for (const sql of plan.drop) await client.query(sql);
-      await this.target.finish(client, true);
-      const kept = Object.entries(this.pristine!.versionRows);
-      for (const [table] of [...kept].reverse()) await client.query(`DELETE FROM ${table}`);
-      for (const [table, rows] of kept) await client.query(`INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [rows]);
-      for (const sql of plan.add) await client.query(sql);
-      await client.query('COMMIT');
-      return true;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    const kept = Object.entries(this.pristine!.versionRows);
+    // one round trip; a statement that fails leaves the rest undone and the transaction rolled back (thrown)
+    await inOneTransaction(client, [
+      ...plan.drop,
+      this.target.resetQuery(),
+      ...[...kept].reverse().map(([table]) => `DELETE FROM ${table}`),
+      ...kept.map(([table, rows]) => ({ text: `INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, values: [rows] })),
+      ...plan.add,
+    ]);
+    return true;
   }
 
   private async unchanged(client: pg.ClientBase): Promise<boolean> {
-    return (await catalogDigest(client)) === this.pristine!.digest && (await contentOf(client, this.pristine!.catalog)) === this.pristine!.content;
+    const [digest, content] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, this.pristine!.catalog)]));
+    return digest === this.pristine!.digest && content === this.pristine!.content;
   }
 
   /** The rows of each bookkeeping table the copy has (as SQL names it), parents first. */

@@ -131,6 +131,12 @@ export class WriteTarget {
     return { events: run.events, actual: run.after };
   }
 
+  /** The statement that puts every table of the suite back as the state started it (the read-back with reset, as `finish` sends it), for a caller's own transaction. */
+  resetQuery(): pg.QueryConfig {
+    const statement = readBackStatement(this.context.suite.tables, this.base, true);
+    return { name: 'ch_read_back_reset', text: statement.text, values: statement.values([]) };
+  }
+
   /** Sends the statement that puts the rows back; false when the server refused it. */
   private async sendReset(client: pg.Client, reset: { name: string; text: string; values: unknown[] }): Promise<boolean> {
     try {
