@@ -143,6 +143,8 @@ async function pipeline<T>(client: pg.Client, queries: readonly Query[], clock: 
     throw error;
   } finally {
     connection.off('readyForQuery', onReady);
+    // pipeline mode is left only once nothing is in flight (`after`'s queries included)
+    if (!wasPipelined) await followUp?.catch(() => undefined);
     modal.pipeline = wasPipelined;
   }
 }
@@ -241,11 +243,11 @@ export async function withPipeline<T>(client: pg.ClientBase, work: () => Promise
 }
 
 /**
- * BEGIN, the queries and COMMIT in one round trip. If one fails, those after it do nothing
- * (25P02) and the COMMIT rolls the transaction back, as a ROLLBACK after the failure would: the
- * first failure is thrown, as pg raised it.
+ * BEGIN, the queries and COMMIT in one round trip, and `then`'s queries right behind. If one
+ * fails, those after it do nothing (25P02) and the COMMIT rolls the transaction back, as a
+ * ROLLBACK after the failure would: the first failure is thrown, as pg raised it.
  */
-export async function inOneTransaction(client: pg.ClientBase, queries: readonly (pg.QueryConfig | string)[]): Promise<void> {
+export async function inOneTransaction<T = undefined>(client: pg.ClientBase, queries: readonly (pg.QueryConfig | string)[], then?: () => Promise<T>): Promise<T> {
   if (!('connection' in client)) {
     await client.query('BEGIN');
     try {
@@ -255,12 +257,15 @@ export async function inOneTransaction(client: pg.ClientBase, queries: readonly 
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    return;
+    return (await then?.()) as T;
   }
-  const { sent } = await pipeline(client as pg.Client, ['BEGIN', ...queries, 'COMMIT'], () => performance.now());
+  // `then` (reads of what the transaction left) goes out right behind the COMMIT
+  const { sent, after } = await pipeline(client as pg.Client, ['BEGIN', ...queries, 'COMMIT'], () => performance.now(), then);
   const failed = sent.find((result) => result.outcome.kind === 'error');
   if (failed) {
+    await after?.catch(() => undefined);
     if ((await statusAfter(client)) !== 'I') await client.query('ROLLBACK').catch(() => undefined);
     throw failed.raised;
   }
+  return (await after) as T;
 }

@@ -1,3 +1,4 @@
+import { timed } from '../../run/phase-timer.ts';
 import pg from 'pg';
 import { catalogDigest, catalogRevert, fingerprintContent, snapshotCatalog, type CatalogSnapshot, type ContentFingerprint } from '../../catalog/index.ts';
 import { inOneTransaction, InterleavingExecutor, withPipeline } from '../../sessions/index.ts';
@@ -48,9 +49,9 @@ export class DeployCopy {
     const control = current.executor.control;
     this.counts.runs++;
     try {
-      const restored = await this.revert(control);
-      await current.executor.resetSessions();
-      if (restored && (await this.unchanged(control))) return;
+      // the writers' sessions are reset on their own connections while the control connection reverts
+      const [restored] = await Promise.all([this.revert(control), timed("put back: the sessions' settings reset (at the same time)", () => current.executor.resetSessions())]);
+      if (restored) return;
     } catch {
       // anything that cannot be put back is thrown away with its copy
     }
@@ -83,20 +84,23 @@ export class DeployCopy {
     return { catalog, digest, content, versionRows };
   }
 
-  /** Drops what the migration added, resets the rows and the version table, adds back what it dropped: one transaction. */
+  /**
+   * Drops what the migration added, resets the rows and the version table, adds back what it
+   * dropped: one transaction, with the check that the copy is as it was (schema digest, every
+   * table's rows) right behind it, in the same round trip. True when it is.
+   */
   private async revert(client: pg.ClientBase): Promise<boolean> {
-    const plan = catalogRevert(await snapshotCatalog(client), this.pristine!.catalog);
+    const plan = catalogRevert(await timed("put back: the deploy's catalog read", () => snapshotCatalog(client)), this.pristine!.catalog);
     if (!plan) return false;
     const kept = Object.entries(this.pristine!.versionRows);
     // one round trip; a statement that fails leaves the rest undone and the transaction rolled back (thrown)
-    await inOneTransaction(client, [
+    return timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
       ...plan.drop,
       this.target.resetQuery(),
       ...[...kept].reverse().map(([table]) => `DELETE FROM ${table}`),
       ...kept.map(([table, rows]) => ({ text: `INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, values: [rows] })),
       ...plan.add,
-    ]);
-    return true;
+    ], () => this.unchanged(client)));
   }
 
   private async unchanged(client: pg.ClientBase): Promise<boolean> {

@@ -78,7 +78,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
         return run;
       } finally {
         executed++;
-        await timed('the copy put back (migration reverted, rows and version table reset) and checked unchanged', () => copy.putBack());
+        await copy.putBack();
       }
     },
     describe: (_case, run, problem) => describeConcurrent(run, problem),
