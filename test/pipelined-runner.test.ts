@@ -80,8 +80,8 @@ describe('pipelined runners: the events and the effects of the sequential runner
   it("a writer's program: every step in its own implicit transaction, a failure in the middle changes nothing for the others; `before` and `then` go in the same round trip", async () => {
     const writer: Program = { steps: [step('a', 'INSERT INTO t VALUES (2, 2)'), step('bad', 'INSERT INTO t VALUES (3, -1)'), step('dup', 'INSERT INTO t VALUES (2, 9)'), step('c', 'UPDATE t SET v = v + 1 WHERE id = 1')] };
     const { sequential, pipelined, tables } = await bothWays(writer, async (c, p) => {
-      const run = await runPipelined(c, p, async () => rows(), { before: 'UPDATE t SET v = 10 WHERE id = 1' });
-      expect(run.before).toEqual({ kind: 'ok', rows: 1 });
+      const run = await runPipelined(c, p, async () => rows(), { before: ['UPDATE t SET v = 10 WHERE id = 1'] });
+      expect(run.before).toEqual([{ kind: 'ok', rows: 1 }]);
       expect(run.after).toEqual(['1:11', '2:2']);
       await c.query('UPDATE t SET v = 1 WHERE id = 1');
       return run.events;

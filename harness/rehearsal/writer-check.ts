@@ -51,7 +51,7 @@ export async function checkWriters<Op>(client: pg.ClientBase, suite: Suite<Op>, 
 }
 
 async function readBack<Op>(client: pg.ClientBase, suite: Suite<Op>, cases: readonly WriterCase[]): Promise<World> {
-  const statement = readBackStatement(suite.tables, undefined, false, 'keys');
+  const statement = readBackStatement(suite.tables, 'keys');
   const keys = cases.flatMap((flow) => flow.keys.all());
   const result = await client.query(statement.text, statement.values(keys));
   return rowsToWorld(result.rows).world;

@@ -156,18 +156,17 @@ function eventOf<Meta>(step: SessionStep<Meta>, index: number, session: number, 
 /**
  * A writer's program (one that does not stop on error), its steps pipelined (see `pipeline`):
  * the events `runSequentially` would record, with the round trips between the steps saved.
- * `before`, one statement, is sent ahead of the first step (what puts back the last run's rows),
+ * `before`'s statements are sent ahead of the first step (what puts back the last run's rows),
  * and `then` right behind the last (this run's read-back), in the same write to the socket.
  */
-export async function runPipelined<Meta, T>(client: pg.Client, program: Program<Meta>, then: () => Promise<T>, options: { session?: number; clock?: Clock; before?: Query } = {}): Promise<{ events: StepEvent<Meta>[]; after: T; before?: StepOutcome }> {
+export async function runPipelined<Meta, T>(client: pg.Client, program: Program<Meta>, then: () => Promise<T>, options: { session?: number; clock?: Clock; before?: readonly Query[] } = {}): Promise<{ events: StepEvent<Meta>[]; after: T; before?: StepOutcome[] }> {
   if (program.stopOnError) throw new Error('runPipelined: a program that stops on error goes through runProgram');
   const clock = options.clock ?? (() => performance.now());
   const session = options.session ?? 0;
-  const queries = [...(options.before ? [options.before] : []), ...program.steps.map((step) => queryOf(step))];
-  const { sent, after } = await pipeline(client, queries, clock, then);
-  const before = options.before ? sent[0]! : undefined;
-  const steps = options.before ? sent.slice(1) : sent;
-  return { events: steps.map((result, i) => eventOf(program.steps[i]!, i, session, result)), after: await after!, ...(before ? { before: before.outcome } : {}) };
+  const ahead = options.before ?? [];
+  const { sent, after } = await pipeline(client, [...ahead, ...program.steps.map((step) => queryOf(step))], clock, then);
+  const steps = sent.slice(ahead.length);
+  return { events: steps.map((result, i) => eventOf(program.steps[i]!, i, session, result)), after: await after!, ...(options.before ? { before: sent.slice(0, ahead.length).map((r) => r.outcome) } : {}) };
 }
 
 /**

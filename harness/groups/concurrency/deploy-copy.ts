@@ -91,12 +91,14 @@ export class DeployCopy {
    */
   private async revert(client: pg.ClientBase): Promise<boolean> {
     const plan = catalogRevert(await timed("put back: the deploy's catalog read", () => snapshotCatalog(client)), this.pristine!.catalog);
-    if (!plan) return false;
+    // the rows as the run's read-back left them, put back (deleted, inserted, written back) once the migration's constraints are gone
+    const reset = this.target.resetAfterLastRun();
+    if (!plan || !reset) return false;
     const kept = Object.entries(this.pristine!.versionRows);
     // one round trip; a statement that fails leaves the rest undone and the transaction rolled back (thrown)
     return timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
       ...plan.drop,
-      this.target.resetQuery(),
+      ...reset,
       ...[...kept].reverse().map(([table]) => `DELETE FROM ${table}`),
       ...kept.map(([table, rows]) => ({ text: `INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, values: [rows] })),
       ...plan.add,

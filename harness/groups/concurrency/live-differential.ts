@@ -81,7 +81,7 @@ export async function judgeLiveDeploy<Op>(context: GroupContext<Op>, probe: Writ
     }
     const expected = await onDatabase(bench.templates.connectionConfig(reference.name), sessions, async (clients) => {
       for (const event of after) replayed.push({ ...event, outcome: await send(clients[event.session]!, event) });
-      const statement = readBackStatement(suite.tables, undefined, false);
+      const statement = readBackStatement(suite.tables);
       return rowsToWorld((await clients[0]!.query(statement.text, statement.values([]))).rows).world;
     });
     return { verdict: checkAgainstReference({ events: [...run.setup, ...writers], reference: replayed, actual: run.actual, expected, base: probe.base.world, ...(suite.invariant ? { invariant: suite.invariant } : {}) }) };

@@ -1,11 +1,10 @@
 import pg from 'pg';
-import { parentsFirst } from '../../catalog/parents-first.ts';
 import type { HistoryVerdict } from '../../check/linearizability.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import { outcomeOfError, type ServerError } from '../../sessions/index.ts';
 import type { StartingState } from '../../states/index.ts';
 import type { TableSpec } from '../../suite.ts';
-import type { BaseRows } from './table-rows.ts';
+import { tablesParentsFirst, type BaseRows } from './table-rows.ts';
 import { WriteTarget } from './write-target.ts';
 
 /** The reference refused the rows a migrated state holds: the state accepted rows the chain from an empty database does not. */
@@ -54,13 +53,6 @@ export async function writeRows(client: pg.ClientBase, tables: readonly TableSpe
   }
 }
 
-/** The tables ordered so that a table comes after those its foreign keys reference, as the database's catalog says. */
-async function tablesParentsFirst(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<TableSpec[]> {
-  const oids = await client.query<{ name: string; oid: number }>(`SELECT name, to_regclass(name)::oid::int AS oid FROM unnest($1::text[]) AS name`, [tables.map((t) => t.name)]);
-  const oidOf = new Map(oids.rows.map((row) => [row.name, row.oid]));
-  const edges = await client.query<{ child: number; parent: number }>(`SELECT conrelid::int AS child, confrelid::int AS parent FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`);
-  return parentsFirst(tables, (table) => tables.filter((t) => edges.rows.some((edge) => edge.child === oidOf.get(table.name) && edge.parent === oidOf.get(t.name))));
-}
 
 /** A state's reference, opened on first use and kept for every run of the state; `close` drops it. */
 export class ReferenceDatabase<Op> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { parentsFirst } from '../../catalog/parents-first.ts';
 import { World, writeId } from '../../check/world.ts';
 import type { Row } from '../../check/world.ts';
 import type { TableSpec } from '../../suite.ts';
@@ -16,6 +17,8 @@ export interface BaseRows {
   full: Map<string, { rows: string; columns: string[] }>;
   /** Every column of each row, as `to_jsonb(row)::text`, by `writeId` (to see a change to a column the model does not read). */
   images: ReadonlyMap<string, string>;
+  /** The suite's tables, parents before the tables whose foreign keys reference them (how rows are put back). */
+  parentsFirst: readonly TableSpec[];
 }
 
 /** The rows PostgreSQL holds after a run: as the model sees them, and whole. */
@@ -61,54 +64,21 @@ export async function readBaseRows(client: pg.ClientBase, tables: readonly Table
     );
     full.set(table.name, { rows: JSON.stringify(result.rows.map((row) => row.f)), columns: columns.rows.map((c) => c.name) });
   }
-  return { world: World.of(writes), full, images, keyTypes: await readKeyTypes(client, tables) };
+  return { world: World.of(writes), full, images, keyTypes: await readKeyTypes(client, tables), parentsFirst: await tablesParentsFirst(client, tables) };
 }
 
 /**
  * One statement that reads back every row of the suite's tables (`scope: 'all'`: the run's,
  * the state's, and any a trigger, a cascade or a bug wrote under a key the run never handed
  * out), or only the rows of the given keys (`'keys'`: the rehearsal's flows on a table at
- * scale), as the model sees them and whole; with `reset`, it leaves the tables as the run found
- * them: the run's own rows deleted, the starting rows put back as they were. The reading sees
- * the run's final state (a data-modifying CTE's changes are invisible to its own statement);
- * foreign keys are checked at the end of the statement, when every table is back. So each run
- * starts from the same rows, whatever the suite's constraints (a UNIQUE on an e-mail column
- * would otherwise meet the e-mails of earlier runs).
+ * scale), as the model sees them and whole (`to_jsonb`). What puts the starting rows back is
+ * computed from it (`resetQueries`).
  */
-export function readBackStatement(tables: readonly TableSpec[], base: BaseRows | undefined, reset: boolean, scope: 'all' | 'keys' = 'all'): { text: string; values: (keys: string[]) => unknown[] } {
-  // the statement's parameters, in order: the run's keys (scope 'keys'), the state's keys (reset), each table's starting rows
-  const slots: ((keys: string[]) => unknown)[] = [];
-  const parameter = (value: (keys: string[]) => unknown, type: string) => `$${slots.push(value)}::${type}`;
-  const ctes: string[] = [];
-  if (reset) {
-    // every row the state did not start with goes: the run's, and any a trigger or a bug put there under another key
-    // per table: integer keys of two tables (customers 1, 2; orders 1, 2) are the same texts
-    tables.forEach((table, i) => {
-      const kept = parameter(() => baseKeys(base, table.name), 'text[]');
-      ctes.push(`forget_${i} AS (DELETE FROM ${table.name} AS x WHERE NOT ${keyText(table, 'x')} = ANY(${kept}) RETURNING 1)`);
-    });
-  }
-  if (reset && base) {
-    tables.forEach((table, n) => {
-      const full = base.full.get(table.name);
-      if (!full) return;
-      const rows = parameter(() => full.rows, 'jsonb');
-      const columns = full.columns.map((c) => pg.escapeIdentifier(c));
-      ctes.push(
-        `reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE ${sameKey(table, 'x', 'p')} AND to_jsonb(x) IS DISTINCT FROM to_jsonb(p) RETURNING 1)`,
-        `restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM jsonb_populate_recordset(NULL::${table.name}, ${rows}) AS p WHERE NOT EXISTS (SELECT 1 FROM ${table.name} AS x WHERE ${sameKey(table, 'x', 'p')}) RETURNING 1)`,
-      );
-    });
-  }
-  const wanted = scope === 'keys' ? parameter((keys) => keys, 'text[]') : undefined;
-  const selects = tables.map((table) => `SELECT ${pg.escapeLiteral(table.name)} AS t, ${keyText(table, 'x')} AS k, ${projection(table)} AS r, to_jsonb(x)::text AS i FROM ${table.name} AS x${wanted ? ` WHERE ${keyText(table, 'x')} = ANY(${wanted})` : ''}`);
-  const text = `${ctes.length ? `WITH ${ctes.join(',\n')}\n` : ''}${selects.join('\nUNION ALL\n')}`;
-  return { text, values: (keys) => slots.map((slot) => slot(keys)) };
+export function readBackStatement(tables: readonly TableSpec[], scope: 'all' | 'keys' = 'all'): { text: string; values: (keys: string[]) => unknown[] } {
+  const selects = tables.map((table) => `SELECT ${pg.escapeLiteral(table.name)} AS t, ${keyText(table, 'x')} AS k, ${projection(table)} AS r, to_jsonb(x)::text AS i FROM ${table.name} AS x${scope === 'keys' ? ` WHERE ${keyText(table, 'x')} = ANY($1::text[])` : ''}`);
+  return { text: selects.join('\nUNION ALL\n'), values: (keys) => (scope === 'keys' ? [keys] : []) };
 }
 
-function baseKeys(base: BaseRows | undefined, table: string): string[] {
-  return base ? base.world.rows(table).map(([key]) => key) : [];
-}
 
 /** The rows a read-back statement returned, as a world, and whole. */
 export function rowsToWorld(rows: readonly { t: string; k: string; r: Row; i: string }[]): ReadBack {
@@ -132,38 +102,50 @@ async function readKeyTypes(client: pg.ClientBase, tables: readonly TableSpec[])
   return types;
 }
 
+/** The tables ordered so that a table comes after those its foreign keys reference, as the database's catalog says. */
+export async function tablesParentsFirst(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<TableSpec[]> {
+  const oids = await client.query<{ name: string; oid: number }>(`SELECT name, to_regclass(name)::oid::int AS oid FROM unnest($1::text[]) AS name`, [tables.map((t) => t.name)]);
+  const oidOf = new Map(oids.rows.map((row) => [row.name, row.oid]));
+  const edges = await client.query<{ child: number; parent: number }>(`SELECT conrelid::int AS child, confrelid::int AS parent FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid`);
+  return parentsFirst(tables, (table) => tables.filter((t) => edges.rows.some((edge) => edge.child === oidOf.get(table.name) && edge.parent === oidOf.get(t.name))));
+}
+
 /**
- * What puts a table back as the state started it, after a run whose rows were read back: the
- * rows it did not start with (the run's, a trigger's) deleted, starting rows that changed
- * written back, starting rows that went inserted again (every column, as `to_jsonb` printed
- * them). Undefined when the run left every table as it found it.
+ * What puts the suite's tables back as the state started them, after a run whose rows were read
+ * back: the statements of one transaction (the caller sends BEGIN and COMMIT), in an order no
+ * constraint objects to. First the rows the state did not start with (the run's, a trigger's)
+ * are deleted, children before parents, so that a UNIQUE value or a key they took is free again;
+ * then, parents first, each starting row the run changed or removed is inserted where it is
+ * missing (also after a cascade of those deletes) and written back, every column as `to_jsonb`
+ * printed it, where it differs. Empty when the run left every table as it found it. Statements
+ * are named by their text: a state's runs need few shapes, planned once each.
  */
-export function resetStatement(tables: readonly TableSpec[], base: BaseRows, after: ReadBack): { name: string; text: string; values: unknown[] } | undefined {
-  const values: unknown[] = [];
-  const ctes: string[] = [];
-  tables.forEach((table, n) => {
+export function resetQueries(base: BaseRows, after: ReadBack): pg.QueryConfig[] {
+  const deletes: pg.QueryConfig[] = [];
+  const restores: pg.QueryConfig[] = [];
+  const named = (text: string, values: unknown[]): pg.QueryConfig => ({ name: `ch_reset_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values });
+  for (const table of base.parentsFirst) {
     const extra: unknown[] = [];
     const present = new Set<string>();
     for (const [key] of after.world.rows(table.name)) {
       present.add(key);
       if (!base.world.get(table.name, key)) extra.push(JSON.parse(after.images.get(writeId({ table: table.name, key }))!));
     }
-    const changed: unknown[] = [];
-    const missing: unknown[] = [];
+    const back: unknown[] = [];
     for (const [key] of base.world.rows(table.name)) {
       const id = writeId({ table: table.name, key });
-      if (!present.has(key)) missing.push(JSON.parse(base.images.get(id)!));
-      else if (after.images.get(id) !== base.images.get(id)) changed.push(JSON.parse(base.images.get(id)!));
+      if (!present.has(key) || after.images.get(id) !== base.images.get(id)) back.push(JSON.parse(base.images.get(id)!));
     }
-    const columns = (base.full.get(table.name)?.columns ?? []).map((c) => pg.escapeIdentifier(c));
-    const rows = (list: unknown[]) => `jsonb_populate_recordset(NULL::${table.name}, $${values.push(JSON.stringify(list))}::jsonb)`;
-    if (extra.length) ctes.push(`forget_${n} AS (DELETE FROM ${table.name} AS x USING ${rows(extra)} AS p WHERE ${sameKey(table, 'x', 'p')} RETURNING 1)`);
-    if (changed.length) ctes.push(`reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM ${rows(changed)} AS p WHERE ${sameKey(table, 'x', 'p')} RETURNING 1)`);
-    if (missing.length) ctes.push(`restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM ${rows(missing)} AS p RETURNING 1)`);
-  });
-  if (!ctes.length) return undefined;
-  // one statement: foreign keys are checked at its end, when every table is back; named, since
-  // a state's runs need few shapes of it (which tables, which of delete/update/insert): planned once each
-  const text = `WITH ${ctes.join(',\n')}\nSELECT 1`;
-  return { name: `ch_reset_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values };
+    const rows = `jsonb_populate_recordset(NULL::${table.name}, $1::jsonb)`;
+    if (extra.length) deletes.unshift(named(`DELETE FROM ${table.name} AS x USING ${rows} AS p WHERE ${sameKey(table, 'x', 'p')}`, [JSON.stringify(extra)]));
+    if (back.length) {
+      const columns = (base.full.get(table.name)?.columns ?? []).map((c) => pg.escapeIdentifier(c));
+      const values = [JSON.stringify(back)];
+      restores.push(
+        named(`INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM ${rows} AS p WHERE NOT EXISTS (SELECT 1 FROM ${table.name} AS x WHERE ${sameKey(table, 'x', 'p')})`, values),
+        named(`UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM ${rows} AS p WHERE ${sameKey(table, 'x', 'p')} AND to_jsonb(x) IS DISTINCT FROM to_jsonb(p)`, values),
+      );
+    }
+  }
+  return [...deletes, ...restores];
 }

@@ -4,10 +4,10 @@ import type pg from 'pg';
 import { readConstraintFacts, snapshotCatalog } from '../../catalog/index.ts';
 import type { MigrationOutcome } from '../../check/migration-checks.ts';
 import { connectClient, withClient } from '../../postgres/index.ts';
-import { InterleavingExecutor, outcomeOfError, runPipelined, type Program, type ServerError, type StepEvent } from '../../sessions/index.ts';
+import { inOneTransaction, InterleavingExecutor, outcomeOfError, runPipelined, type Program, type ServerError, type StepEvent } from '../../sessions/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
-import { readBackStatement, readBaseRows, resetStatement, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
+import { readBackStatement, readBaseRows, resetQueries, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
 
 /** What is written into a database once it is cloned (the reference's copy of a state's rows). */
 export type Fill = (client: pg.ClientBase) => Promise<void>;
@@ -30,7 +30,9 @@ export interface TargetMigration {
 export class WriteTarget {
   private dirty = false;
   /** What puts the rows back after the last writes run (sent ahead of the next run, on the same round trip). */
-  private pendingReset: { name: string; text: string; values: unknown[] } | undefined;
+  private pendingReset: pg.QueryConfig[] | undefined;
+  /** What the last `finish` read back (a live deploy's copy is put back from it). */
+  private lastReadBack: ReadBack | undefined;
   private single: Promise<pg.Client> | undefined;
   private sessions: Promise<InterleavingExecutor> | undefined;
 
@@ -92,7 +94,7 @@ export class WriteTarget {
     if (this.pendingReset && !this.dirty) {
       const reset = this.pendingReset;
       this.pendingReset = undefined;
-      if (!(await this.sendReset(await this.client(), reset))) this.dirty = true;
+      if (!(await this.putBack(await this.client(), reset))) this.dirty = true;
     }
     if (!this.dirty) return;
     this.pendingReset = undefined;
@@ -121,26 +123,22 @@ export class WriteTarget {
     const client = await this.client();
     const pending = this.pendingReset;
     this.pendingReset = undefined;
-    const statement = readBackStatement(this.context.suite.tables, this.base, false);
-    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), pending ? { before: pending } : {});
-    if (run.before?.kind === 'error') {
+    const statement = readBackStatement(this.context.suite.tables);
+    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), pending ? { before: ['BEGIN', ...pending, 'COMMIT'] } : {});
+    // a refused statement leaves the rest of the transaction undone and its COMMIT rolls it back
+    if (run.before?.some((outcome) => outcome.kind === 'error')) {
       this.dirty = true;
       return this.runWrites(program);
     }
-    this.pendingReset = resetStatement(this.context.suite.tables, this.base, run.after);
+    const reset = resetQueries(this.base, run.after);
+    this.pendingReset = reset.length ? reset : undefined;
     return { events: run.events, actual: run.after };
   }
 
-  /** The statement that puts every table of the suite back as the state started it (the read-back with reset, as `finish` sends it), for a caller's own transaction. */
-  resetQuery(): pg.QueryConfig {
-    const statement = readBackStatement(this.context.suite.tables, this.base, true);
-    return { name: 'ch_read_back_reset', text: statement.text, values: statement.values([]) };
-  }
-
-  /** Sends the statement that puts the rows back; false when the server refused it. */
-  private async sendReset(client: pg.Client, reset: { name: string; text: string; values: unknown[] }): Promise<boolean> {
+  /** Puts the rows back in one transaction; false when the server refused it (the database is then built again). */
+  private async putBack(client: pg.ClientBase, reset: readonly pg.QueryConfig[]): Promise<boolean> {
     try {
-      await client.query(reset);
+      await inOneTransaction(client, reset);
       return true;
     } catch (error) {
       outcomeOfError(error); // a dropped connection is not a refusal
@@ -148,16 +146,19 @@ export class WriteTarget {
     }
   }
 
-  /** After a run: every row of the suite's tables as it is now; the starting rows are then put back, and no other row kept. */
+  /** The statements that put the rows back after the last `finish` (a live deploy's copy, inside its own transaction); undefined when nothing was read back. */
+  resetAfterLastRun(): pg.QueryConfig[] | undefined {
+    return this.lastReadBack && resetQueries(this.base, this.lastReadBack);
+  }
+
+  /** After a run: every row of the suite's tables as it is now; with `reset`, the starting rows are then put back, and no other row kept (or, if they cannot be, the database is built again before the next run). */
   async finish(client: pg.ClientBase, reset = true): Promise<ReadBack> {
-    const statement = readBackStatement(this.context.suite.tables, this.base, reset);
-    try {
-      return rowsToWorld((await client.query({ name: `ch_read_back_${reset ? 'reset' : 'plain'}`, text: statement.text, values: statement.values([]) })).rows);
-    } catch (error) {
-      if (!reset) throw error;
-      this.dirty = true;
-      return this.finish(client, false);
-    }
+    const statement = readBackStatement(this.context.suite.tables);
+    const actual = rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows);
+    this.lastReadBack = actual;
+    const queries = reset ? resetQueries(this.base, actual) : [];
+    if (queries.length && !(await this.putBack(client, queries))) this.dirty = true;
+    return actual;
   }
 
   /** Closes the connections and drops the database. */
