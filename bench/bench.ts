@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { loadSuite } from '../harness/cli/load-suite.ts';
 import type { BenchSuite } from './bench-context.ts';
+import { benchBaseline } from './baseline.ts';
 import { benchConcurrency } from './concurrency.ts';
 import { benchDerived } from './derived.ts';
 import { formatLines } from './measure.ts';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   process.stdout.write('\n' + formatLines('Concurrency', await benchConcurrency(subject)) + '\n');
   if (suite.states.some((state) => state.steps.some((step) => step.kind === 'rows' && step.atScale))) process.stdout.write('\n' + formatLines('Deploy rehearsal', await benchRehearsal(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Sign-off', await benchSignOff(subject)) + '\n');
+  if (suite.name === 'routing-outcomes') process.stdout.write('\n' + formatLines('Sign-off at full run count, beside the issue-20 baseline', await benchBaseline()) + '\n');
   process.stdout.write('\n' + formatLines('Mutation testing', await benchMutation(subject)) + '\n');
   process.stdout.write('\n' + formatLines('Providers', await benchProviders()) + '\n');
   process.stdout.write('\n' + formatLines('Derived suites (--suite auto, init)', await benchDerived()) + '\n');
@@ -47,6 +49,7 @@ async function only(section: string): Promise<void> {
     rehearsal: async () => formatLines('Deploy rehearsal', await benchRehearsal(subject)),
     mutation: async () => formatLines('Mutation testing', await benchMutation(subject)),
     signoff: async () => formatLines('Sign-off', await benchSignOff(subject)),
+    baseline: async () => formatLines('Sign-off at full run count, beside the issue-20 baseline', await benchBaseline()),
     providers: async () => formatLines('Providers', await benchProviders()),
     derived: async () => formatLines('Derived suites (--suite auto, init)', await benchDerived()),
     snapshot: async () => formatLines('Snapshot (--from-db)', await benchSnapshot()),
