@@ -117,25 +117,13 @@ export async function tablesParentsFirst(client: pg.ClientBase, tables: readonly
  * are deleted, children before parents, so that a UNIQUE value or a key they took is free again;
  * then, parents first, each starting row the run changed or removed is inserted where it is
  * missing (also after a cascade of those deletes) and written back, every column as `to_jsonb`
- * printed it, where it differs. Empty when the run left every table as it found it. Statements
- * are named by their text: a state's runs need few shapes, planned once each.
+ * printed it, where it differs. Empty when the run left every table as it found it.
  */
 export function resetQueries(base: BaseRows, after: ReadBack): pg.QueryConfig[] {
   const deletes: pg.QueryConfig[] = [];
   const restores: pg.QueryConfig[] = [];
-  const named = (text: string, values: unknown[]): pg.QueryConfig => ({ name: `ch_reset_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values });
   for (const table of base.parentsFirst) {
-    const extra: unknown[] = [];
-    const present = new Set<string>();
-    for (const [key] of after.world.rows(table.name)) {
-      present.add(key);
-      if (!base.world.get(table.name, key)) extra.push(JSON.parse(after.images.get(writeId({ table: table.name, key }))!));
-    }
-    const back: unknown[] = [];
-    for (const [key] of base.world.rows(table.name)) {
-      const id = writeId({ table: table.name, key });
-      if (!present.has(key) || after.images.get(id) !== base.images.get(id)) back.push(JSON.parse(base.images.get(id)!));
-    }
+    const { extra, back } = rowsToPutBack(table, base, after);
     const rows = `jsonb_populate_recordset(NULL::${table.name}, $1::jsonb)`;
     if (extra.length) deletes.unshift(named(`DELETE FROM ${table.name} AS x USING ${rows} AS p WHERE ${sameKey(table, 'x', 'p')}`, [JSON.stringify(extra)]));
     if (back.length) {
@@ -148,4 +136,52 @@ export function resetQueries(base: BaseRows, after: ReadBack): pg.QueryConfig[] 
     }
   }
   return [...deletes, ...restores];
+}
+
+/**
+ * The same as one statement: the deletes, inserts and updates as data-modifying CTEs, foreign
+ * keys checked at its end, when every table is back (a starting row the run pointed at a row of
+ * its own is written back in the same statement that deletes that row). A UNIQUE constraint
+ * checks each row as it is written, in no order the statement sets: a starting row taking its
+ * value back from a row of the run is refused, where `resetQueries` succeeds. The rows are put
+ * back with this statement first, with those if it is refused.
+ */
+export function resetStatement(base: BaseRows, after: ReadBack): pg.QueryConfig | undefined {
+  const values: unknown[] = [];
+  const ctes: string[] = [];
+  base.parentsFirst.forEach((table, n) => {
+    const { extra, back } = rowsToPutBack(table, base, after);
+    const rows = (list: unknown[]) => `jsonb_populate_recordset(NULL::${table.name}, $${values.push(JSON.stringify(list))}::jsonb)`;
+    const columns = (base.full.get(table.name)?.columns ?? []).map((c) => pg.escapeIdentifier(c));
+    if (extra.length) ctes.push(`forget_${n} AS (DELETE FROM ${table.name} AS x USING ${rows(extra)} AS p WHERE ${sameKey(table, 'x', 'p')} RETURNING 1)`);
+    if (back.length) {
+      const list = rows(back);
+      ctes.push(
+        `reset_${n} AS (UPDATE ${table.name} AS x SET ${columns.map((c) => `${c} = p.${c}`).join(', ')} FROM ${list} AS p WHERE ${sameKey(table, 'x', 'p')} AND to_jsonb(x) IS DISTINCT FROM to_jsonb(p) RETURNING 1)`,
+        `restore_${n} AS (INSERT INTO ${table.name} (${columns.join(', ')}) SELECT ${columns.map((c) => `p.${c}`).join(', ')} FROM ${list} AS p WHERE NOT EXISTS (SELECT 1 FROM ${table.name} AS x WHERE ${sameKey(table, 'x', 'p')}) RETURNING 1)`,
+      );
+    }
+  });
+  return ctes.length ? named(`WITH ${ctes.join(',\n')}\nSELECT 1`, values) : undefined;
+}
+
+/** A statement named by its text: a state's runs need few shapes, planned once each. */
+function named(text: string, values: unknown[]): pg.QueryConfig {
+  return { name: `ch_reset_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values };
+}
+
+/** Of one table: the rows the run added (as read back), and the starting rows it changed or removed (as they were). */
+function rowsToPutBack(table: TableSpec, base: BaseRows, after: ReadBack): { extra: unknown[]; back: unknown[] } {
+  const extra: unknown[] = [];
+  const present = new Set<string>();
+  for (const [key] of after.world.rows(table.name)) {
+    present.add(key);
+    if (!base.world.get(table.name, key)) extra.push(JSON.parse(after.images.get(writeId({ table: table.name, key }))!));
+  }
+  const back: unknown[] = [];
+  for (const [key] of base.world.rows(table.name)) {
+    const id = writeId({ table: table.name, key });
+    if (!present.has(key) || after.images.get(id) !== base.images.get(id)) back.push(JSON.parse(base.images.get(id)!));
+  }
+  return { extra, back };
 }

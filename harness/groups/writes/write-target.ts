@@ -7,7 +7,7 @@ import { connectClient, withClient } from '../../postgres/index.ts';
 import { inOneTransaction, InterleavingExecutor, outcomeOfError, runPipelined, type Program, type ServerError, type StepEvent } from '../../sessions/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
-import { readBackStatement, readBaseRows, resetQueries, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
+import { readBackStatement, readBaseRows, resetQueries, resetStatement, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
 
 /** What is written into a database once it is cloned (the reference's copy of a state's rows). */
 export type Fill = (client: pg.ClientBase) => Promise<void>;
@@ -124,31 +124,36 @@ export class WriteTarget {
     const pending = this.pendingReset;
     this.pendingReset = undefined;
     const statement = readBackStatement(this.context.suite.tables);
-    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), pending ? { before: ['BEGIN', ...pending, 'COMMIT'] } : {});
-    // a refused statement leaves the rest of the transaction undone and its COMMIT rolls it back
+    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), pending ? { before: pending } : {});
     if (run.before?.some((outcome) => outcome.kind === 'error')) {
-      this.dirty = true;
+      // the steps ran on rows not put back: put back what is there now the other way (see resetStatement), and run again
+      const ordered = resetQueries(this.base, run.after);
+      if (!(await this.putBack(client, ordered))) this.dirty = true;
       return this.runWrites(program);
     }
-    const reset = resetQueries(this.base, run.after);
-    this.pendingReset = reset.length ? reset : undefined;
+    const reset = resetStatement(this.base, run.after);
+    this.pendingReset = reset && [reset];
     return { events: run.events, actual: run.after };
   }
 
-  /** Puts the rows back in one transaction; false when the server refused it (the database is then built again). */
-  private async putBack(client: pg.ClientBase, reset: readonly pg.QueryConfig[]): Promise<boolean> {
-    try {
-      await inOneTransaction(client, reset);
-      return true;
-    } catch (error) {
-      outcomeOfError(error); // a dropped connection is not a refusal
-      return false;
+  /** Puts the rows back (one transaction; the one statement first, the ordered ones if it is refused); false when the server refused both (the database is then built again). */
+  private async putBack(client: pg.ClientBase, reset: readonly pg.QueryConfig[], ordered?: readonly pg.QueryConfig[]): Promise<boolean> {
+    for (const queries of ordered ? [reset, ordered] : [reset]) {
+      try {
+        if (queries.length) await inOneTransaction(client, queries);
+        return true;
+      } catch (error) {
+        outcomeOfError(error); // a dropped connection is not a refusal
+      }
     }
+    return false;
   }
 
   /** The statements that put the rows back after the last `finish` (a live deploy's copy, inside its own transaction); undefined when nothing was read back. */
   resetAfterLastRun(): pg.QueryConfig[] | undefined {
-    return this.lastReadBack && resetQueries(this.base, this.lastReadBack);
+    if (!this.lastReadBack) return undefined;
+    const reset = resetStatement(this.base, this.lastReadBack);
+    return reset ? [reset] : [];
   }
 
   /** After a run: every row of the suite's tables as it is now; with `reset`, the starting rows are then put back, and no other row kept (or, if they cannot be, the database is built again before the next run). */
@@ -156,8 +161,8 @@ export class WriteTarget {
     const statement = readBackStatement(this.context.suite.tables);
     const actual = rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows);
     this.lastReadBack = actual;
-    const queries = reset ? resetQueries(this.base, actual) : [];
-    if (queries.length && !(await this.putBack(client, queries))) this.dirty = true;
+    const single = reset ? resetStatement(this.base, actual) : undefined;
+    if (single && !(await this.putBack(client, [single], resetQueries(this.base, actual)))) this.dirty = true;
     return actual;
   }
 
