@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScratchDatabases, PostgresServer } from '../harness/postgres/index.ts';
 import { inOneTransaction } from '../harness/sessions/index.ts';
-import { readBackStatement, readBaseRows, resetQueries, resetStatement, rowsToWorld, type BaseRows } from '../harness/groups/writes/table-rows.ts';
+import { firstAccepted, putBackFrom, readBackStatement, readBaseRows, resetQueries, resetStatement, rowsToWorld, type BaseRows } from '../harness/groups/writes/table-rows.ts';
 import type { TableSpec } from '../harness/suite.ts';
 import { sharedServer } from './helpers.ts';
 
@@ -66,5 +66,35 @@ describe('the rows a run changed are put back', () => {
     const after = await readBack();
     expect(resetStatement(base, after)).toBeUndefined();
     expect(resetQueries(base, after)).toEqual([]);
+  });
+
+  it('putBackFrom tries the one statement first and builds the ordered ones only when it is refused; both refused, the last refusal is thrown', async () => {
+    const attempts: number[] = [];
+    const attempt = async (queries: pg.QueryConfig[]) => {
+      attempts.push(queries.length);
+      await inOneTransaction(client, queries);
+    };
+    // the foreign-key shape: the one statement is accepted
+    await client.query("INSERT INTO parents VALUES (5, 'e')");
+    await client.query('UPDATE children SET parent_id = 5 WHERE id = 11');
+    await firstAccepted(putBackFrom(base, await readBack())!, attempt);
+    expect(attempts).toEqual([1]);
+    expect(await table()).toEqual(before);
+    // the UNIQUE shape: refused, then the ordered statements
+    attempts.length = 0;
+    await client.query("UPDATE parents SET email = 'y' WHERE id = 2");
+    await client.query("INSERT INTO parents VALUES (6, 'b')");
+    await firstAccepted(putBackFrom(base, await readBack())!, attempt);
+    expect(attempts).toEqual([1, 3]);
+    expect(await table()).toEqual(before);
+    // a constraint no starting row can meet any more: both ways refused, the error is the server's
+    attempts.length = 0;
+    await client.query("UPDATE parents SET email = 'x' WHERE id = 1");
+    await client.query("ALTER TABLE parents ADD CONSTRAINT not_a CHECK (email <> 'a') NOT VALID");
+    await expect(firstAccepted(putBackFrom(base, await readBack())!, attempt)).rejects.toMatchObject({ code: '23514' });
+    expect(attempts).toHaveLength(2);
+    await client.query('ALTER TABLE parents DROP CONSTRAINT not_a');
+    await firstAccepted(putBackFrom(base, await readBack())!, attempt);
+    expect(await table()).toEqual(before);
   });
 });

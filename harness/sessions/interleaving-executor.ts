@@ -65,6 +65,13 @@ export class InterleavingExecutor {
     return this.sessions.length;
   }
 
+  /** Session `i`'s connection, for a caller that sends statements on it itself between runs (a serial replay). */
+  session(i: number): pg.Client {
+    const client = this.sessions[i];
+    if (!client) throw new Error(`no session ${i} (${this.sessions.length} sessions)`);
+    return client;
+  }
+
   /** The backend pid of each session, for a caller that watches them (locks, waits). */
   get backendPids(): readonly number[] {
     return this.pids;

@@ -81,9 +81,7 @@ type Query = pg.QueryConfig | string;
  */
 async function pipeline<T>(client: pg.Client, queries: readonly Query[], clock: Clock, after?: () => Promise<T>): Promise<{ sent: Sent[]; after?: Promise<T> }> {
   const connection = (client as unknown as { connection: PipelineConnection }).connection;
-  const modal = client as unknown as { pipeline: boolean };
-  const wasPipelined = modal.pipeline;
-  modal.pipeline = true;
+  const restore = pipelineMode(client);
   const statuses: TransactionStatus[] = [];
   const onReady = (message: { status: string }) => statuses.push(message.status === 'T' || message.status === 'E' ? message.status : 'I');
   connection.on('readyForQuery', onReady);
@@ -144,8 +142,8 @@ async function pipeline<T>(client: pg.Client, queries: readonly Query[], clock: 
   } finally {
     connection.off('readyForQuery', onReady);
     // pipeline mode is left only once nothing is in flight (`after`'s queries included)
-    if (!wasPipelined) await followUp?.catch(() => undefined);
-    modal.pipeline = wasPipelined;
+    if (restore.switched) await followUp?.catch(() => undefined);
+    restore();
   }
 }
 
@@ -231,14 +229,25 @@ export async function runStatements(client: pg.ClientBase, statements: readonly 
  * back to back, each with its own Sync, and come back in order. The client must be idle.
  */
 export async function withPipeline<T>(client: pg.ClientBase, work: () => Promise<T>): Promise<T> {
-  const modal = client as unknown as { pipeline?: boolean };
-  if (!('connection' in client) || modal.pipeline) return work();
-  modal.pipeline = true;
+  if (!('connection' in client)) return work();
+  const restore = pipelineMode(client as pg.Client);
   try {
     return await work();
   } finally {
-    modal.pipeline = false;
+    restore();
   }
+}
+
+/**
+ * Switches pg's pipeline mode on (a private flag of pg.Client, which its `pipeline` option sets
+ * when the client is opened; the only place that touches it). The function returned switches it
+ * back to what it was; `switched` says whether this call turned it on.
+ */
+function pipelineMode(client: pg.Client): (() => void) & { switched: boolean } {
+  const modal = client as unknown as { pipeline?: boolean };
+  const was = modal.pipeline === true;
+  modal.pipeline = true;
+  return Object.assign(() => void (modal.pipeline = was), { switched: !was });
 }
 
 /**

@@ -9,8 +9,7 @@ import type { ConcurrentCase, Suite } from '../../suite.ts';
 import { checkRun, writerProgram } from '../writes/run-history.ts';
 import { openedReference, type ReferenceDatabase } from '../writes/reference-target.ts';
 import { checkAgainstReference } from '../../check/state-differential.ts';
-import type { GroupContext } from '../../run/group-context.ts';
-import { judgeLiveDeploy } from './live-differential.ts';
+import { judgeLiveDeploy, type LiveReplay } from './live-differential.ts';
 import type { World } from '../../check/world.ts';
 import { FreshKeys } from '../writes/run-keys.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
@@ -37,8 +36,8 @@ export interface ConcurrentRunOptions<Op> {
   deploy?: MigrationPlan;
   /** The state's reference, when the suite's oracle is the state differential (not with a deploy). */
   reference?: { database: ReferenceDatabase<Op>; sessions: number };
-  /** With a deploy, when the suite's oracle is the state differential: the run is judged by a serial replay (see judgeLiveDeploy). */
-  live?: GroupContext<Op>;
+  /** With a deploy, when the suite's oracle is the state differential: the run is judged by a serial replay on these databases (see judgeLiveDeploy). */
+  live?: LiveReplay<Op>;
 }
 
 /**

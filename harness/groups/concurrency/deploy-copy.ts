@@ -1,10 +1,11 @@
 import { timed } from '../../run/phase-timer.ts';
 import pg from 'pg';
 import { catalogDigest, catalogRevert, fingerprintContent, snapshotCatalog, type CatalogSnapshot, type ContentFingerprint } from '../../catalog/index.ts';
-import { inOneTransaction, InterleavingExecutor, withPipeline } from '../../sessions/index.ts';
+import { inOneTransaction, InterleavingExecutor, transactionStatus, withPipeline } from '../../sessions/index.ts';
 import { readIfExists } from '../../migrate/index.ts';
 import type { ScratchDatabases } from '../../postgres/index.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
+import { firstAccepted, putBackFrom, type ReadBack } from '../writes/table-rows.ts';
 
 /** The copy as it was before its first deploy, in every respect the next run could notice. */
 interface Pristine {
@@ -12,15 +13,24 @@ interface Pristine {
   digest: string;
   content: string;
   versionRows: Record<string, string>;
+  /** Every sequence's state (a run's inserts advance them; the next run must not see that). */
+  sequences: SequenceState[];
+}
+
+interface SequenceState {
+  name: string;
+  /** null: never called since its start (nextval returns `start`). */
+  last: string | null;
+  start: string;
 }
 
 /**
  * The database a live deploy runs on: a copy of the state as PROD has it (not yet migrated),
  * with its sessions connected. After each run it is put back as it was: the migration's
  * constraints and indexes reverted, the run's rows deleted and the starting rows restored,
- * the version table restored, the sessions' settings reset. It is used again only if a digest
- * of its whole schema and a fingerprint of every table's content equal those it had before
- * its first run; otherwise (a migration that added a column, a function…) it is dropped and a
+ * the version table and every sequence restored, the sessions' settings reset. It is used again
+ * only if a digest of its whole schema, a fingerprint of every table's content and every
+ * sequence's state equal those it had before its first run; otherwise (a migration that added a column, a function…) it is dropped and a
  * fresh copy of the state is made. A run never meets what another run left behind.
  */
 export class DeployCopy {
@@ -31,7 +41,8 @@ export class DeployCopy {
 
   constructor(
     private readonly databases: ScratchDatabases,
-    private readonly target: WriteTarget,
+    /** The database copied (its name), the rows it starts with, and how its rows are read back. */
+    private readonly target: Pick<WriteTarget, 'name' | 'base' | 'readBack' | 'putBackAfterLastRun'>,
     /** The tool's bookkeeping tables, parents first. */
     private readonly versionTables: readonly string[],
     private readonly sessions: number,
@@ -43,20 +54,41 @@ export class DeployCopy {
     return (await this.current).executor;
   }
 
-  /** After a run: put the copy back, or drop it so that the next run gets a fresh one. */
-  async putBack(): Promise<void> {
+  /**
+   * After a run: put the copy back, or drop it so that the next run gets a fresh one. The rows
+   * are put back from the target's last read-back (the live deploy's), or from `readBack`'s,
+   * read on the copy now (a copy the target never read).
+   */
+  async putBack(readBack?: (client: pg.Client) => Promise<ReadBack>): Promise<void> {
     const current = await this.current!;
     const control = current.executor.control;
     this.counts.runs++;
     try {
       // the writers' sessions are reset on their own connections while the control connection reverts
-      const [restored] = await Promise.all([this.revert(control), timed("put back: the sessions' settings reset (at the same time)", () => current.executor.resetSessions())]);
+      const [restored] = await Promise.all([this.revert(control, readBack), timed("put back: the sessions' settings reset (at the same time)", () => current.executor.resetSessions())]);
       if (restored) return;
     } catch {
       // anything that cannot be put back is thrown away with its copy
     }
     this.current = undefined;
     await this.dispose(current);
+  }
+
+  /**
+   * `work` on `count` of the copy's sessions (a serial replay that sends its statements itself),
+   * each with a statement timeout; the copy is then put back from a read-back of its rows, also
+   * when `work` failed.
+   */
+  async onSessions<T>(count: number, work: (clients: pg.Client[]) => Promise<T>): Promise<T> {
+    const executor = await this.executor();
+    const clients = Array.from({ length: count }, (_, i) => executor.session(i));
+    try {
+      await Promise.all(clients.map((client) => client.query("SET statement_timeout = '10s'")));
+      return await work(clients);
+    } finally {
+      await Promise.all(clients.map((client) => (transactionStatus(client) === 'I' ? undefined : client.query('ROLLBACK').catch(() => undefined))));
+      await this.putBack((client) => this.target.readBack(client));
+    }
   }
 
   async close(): Promise<void> {
@@ -80,8 +112,8 @@ export class DeployCopy {
 
   private async capture(client: pg.ClientBase): Promise<Pristine> {
     const catalog = await snapshotCatalog(client);
-    const [digest, content, versionRows] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, catalog), this.versionRows(client)]));
-    return { catalog, digest, content, versionRows };
+    const [digest, content, versionRows, sequences] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, catalog), this.versionRows(client), sequencesOf(client)]));
+    return { catalog, digest, content, versionRows, sequences };
   }
 
   /**
@@ -89,25 +121,28 @@ export class DeployCopy {
    * dropped: one transaction, with the check that the copy is as it was (schema digest, every
    * table's rows) right behind it, in the same round trip. True when it is.
    */
-  private async revert(client: pg.ClientBase): Promise<boolean> {
+  private async revert(client: pg.Client, readBack?: (client: pg.Client) => Promise<ReadBack>): Promise<boolean> {
     const plan = catalogRevert(await timed("put back: the deploy's catalog read", () => snapshotCatalog(client)), this.pristine!.catalog);
     // the rows as the run's read-back left them, put back (deleted, inserted, written back) once the migration's constraints are gone
-    const reset = this.target.resetAfterLastRun();
-    if (!plan || !reset) return false;
+    const putBack = readBack ? (putBackFrom(this.target.base, await readBack(client)) ?? [() => []]) : this.target.putBackAfterLastRun();
+    if (!plan || !putBack) return false;
     const kept = Object.entries(this.pristine!.versionRows);
-    // one round trip; a statement that fails leaves the rest undone and the transaction rolled back (thrown)
-    return timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
+    // one round trip; a statement that fails leaves the rest undone and the transaction rolled back (thrown);
+    // refused, the rows are put back the next way (see putBackFrom), in a transaction of its own
+    const attempt = (rows: pg.QueryConfig[]) => timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
       ...plan.drop,
-      ...reset,
+      ...rows,
       ...[...kept].reverse().map(([table]) => `DELETE FROM ${table}`),
       ...kept.map(([table, rows]) => ({ text: `INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, values: [rows] })),
       ...plan.add,
+      ...this.pristine!.sequences.map((seq) => ({ text: 'SELECT setval($1::regclass, $2::bigint, $3)', values: [seq.name, seq.last ?? seq.start, seq.last !== null] })),
     ], () => this.unchanged(client)));
+    return firstAccepted(putBack, attempt);
   }
 
   private async unchanged(client: pg.ClientBase): Promise<boolean> {
-    const [digest, content] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, this.pristine!.catalog)]));
-    return digest === this.pristine!.digest && content === this.pristine!.content;
+    const [digest, content, sequences] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, this.pristine!.catalog), sequencesOf(client)]));
+    return digest === this.pristine!.digest && content === this.pristine!.content && JSON.stringify(sequences) === JSON.stringify(this.pristine!.sequences);
   }
 
   /** The rows of each bookkeeping table the copy has (as SQL names it), parents first. */
@@ -125,6 +160,15 @@ export class DeployCopy {
     await copy.executor.close();
     await this.databases.drop(copy.name).catch(() => undefined);
   }
+}
+
+/** Every sequence of the database and where it stands (pg_sequences: `last_value` is null until the first nextval). */
+async function sequencesOf(client: pg.ClientBase): Promise<SequenceState[]> {
+  const result = await client.query<SequenceState>({
+    name: 'ch_sequences_of',
+    text: `SELECT format('%I.%I', schemaname, sequencename) AS name, last_value::text AS last, start_value::text AS start FROM pg_sequences ORDER BY 1`,
+  });
+  return result.rows.map((row) => ({ name: row.name, last: row.last, start: row.start }));
 }
 
 async function contentOf(client: pg.ClientBase, catalog: CatalogSnapshot): Promise<string> {

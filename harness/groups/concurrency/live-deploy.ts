@@ -8,6 +8,7 @@ import type { ConcurrencyProperty, ConcurrentCase } from '../../suite.ts';
 import type { StartingState, StateHistory } from '../../states/index.ts';
 import { WriteTarget } from '../writes/write-target.ts';
 import { DeployCopy } from './deploy-copy.ts';
+import { LiveReplay } from './live-differential.ts';
 import { describeConcurrent, permutation, runConcurrentCase, sessionName, type ConcurrentExecution } from './concurrent-run.ts';
 
 export const LIVE_DEPLOY = 'live-deploy-keeps-valid-writes';
@@ -39,6 +40,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
     return undefined;
   }
   const copy = new DeployCopy(bench.databases, probe, bench.migrator.chain.versionTable.tables, property.maxSessions + 1);
+  const replay = context.suite.oracle === 'state-differential' ? new LiveReplay(context, probe, Math.max(1, property.maxSessions)) : undefined;
   const waits: number[] = [];
   const aborts = { deadlocks: 0, cancellations: 0, runs: 0 };
   const unjudged = { count: 0, reasons: new Map<string, number>() };
@@ -53,7 +55,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
     async execute(testCase) {
       const executor = await timed('a copy of the state made (first run, or after one that could not be put back)', () => copy.executor());
       try {
-        const run = await runConcurrentCase({ suite: context.suite, property: LIVE_DEPLOY, target: probe, executor, deploy: plan, ...(context.suite.oracle === 'state-differential' ? { live: context } : {}) }, testCase);
+        const run = await runConcurrentCase({ suite: context.suite, property: LIVE_DEPLOY, target: probe, executor, deploy: plan, ...(replay ? { live: replay } : {}) }, testCase);
         if (run.unjudged) {
           unjudged.count++;
           unjudged.reasons.set(run.unjudged, (unjudged.reasons.get(run.unjudged) ?? 0) + 1);
@@ -99,6 +101,7 @@ export async function openLiveDeploy<Op>(context: GroupContext<Op>, property: Co
     }),
     async close() {
       await copy.close();
+      await replay?.close();
       await probe.close();
     },
   };

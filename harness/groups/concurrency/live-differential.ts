@@ -3,13 +3,14 @@ import type { HistoryVerdict } from '../../check/linearizability.ts';
 import type { HistoryEvent } from '../../check/model.ts';
 import { checkAgainstReference } from '../../check/state-differential.ts';
 import { interruptionPoints, type MigrationStepMeta } from '../../migrate/index.ts';
-import { connectClient, withClient } from '../../postgres/index.ts';
+import { timed } from '../../run/phase-timer.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import { outcomeOf, outcomeOfError, queryOf, type Program, type StepOutcome } from '../../sessions/index.ts';
 import type { WriterStepMeta } from '../../check/model.ts';
-import { readBackStatement, readBaseRows, rowsToWorld } from '../writes/table-rows.ts';
+import { readBack, readBaseRows } from '../writes/table-rows.ts';
 import { ReferenceRefusal, referenceState, refusalVerdict, writeRows } from '../writes/reference-target.ts';
-import type { WriteTarget } from '../writes/write-target.ts';
+import { WriteTarget } from '../writes/write-target.ts';
+import { DeployCopy } from './deploy-copy.ts';
 import type { World } from '../../check/world.ts';
 
 /** A live deploy judged by the state differential, or why this run cannot be. */
@@ -30,7 +31,8 @@ export type LiveJudgement = { verdict: HistoryVerdict } | { unjudged: string };
  * not reproduce), several writers released together by the migration's commit, a writer the deploy deadlocked or cancelled (counted apart), a migration that
  * failed (its own failure).
  */
-export async function judgeLiveDeploy<Op>(context: GroupContext<Op>, probe: WriteTarget, run: { setupProgram: Program<WriterStepMeta>; setup: readonly HistoryEvent[]; events: readonly HistoryEvent[]; programs: readonly Program<WriterStepMeta | MigrationStepMeta>[]; deploySession: number; actual: World }): Promise<LiveJudgement> {
+export async function judgeLiveDeploy<Op>(replay: LiveReplay<Op>, probe: WriteTarget, run: { setupProgram: Program<WriterStepMeta>; setup: readonly HistoryEvent[]; events: readonly HistoryEvent[]; programs: readonly Program<WriterStepMeta | MigrationStepMeta>[]; deploySession: number; actual: World }): Promise<LiveJudgement> {
+  const { context } = replay;
   const deploy = run.programs[run.deploySession]!;
   if (interruptionPoints(deploy.steps as readonly { name: string; meta?: MigrationStepMeta }[]).length > 0) return { unjudged: `the deploy commits in several steps (runner ${context.bench.migrator.runner}): the differential has no reference for the schema in between` };
   const migration = run.events.filter((e) => e.session === run.deploySession);
@@ -55,39 +57,71 @@ export async function judgeLiveDeploy<Op>(context: GroupContext<Op>, probe: Writ
   });
   if (spanning !== undefined) return { unjudged: `session s${spanning + 1} had a transaction open when the migration committed` };
 
-  const { bench, suite } = context;
-  const copy = await bench.templates.clone(probe.state, probe.history, `replay_${probe.state.name}`);
-  const reference = await bench.templates.cloneWithoutHistory(referenceState(bench.to), `replay_reference_${probe.state.name}`);
-  const sessions = writers.length ? Math.max(...writers.map((e) => e.session)) + 1 : 0;
-  try {
-    const replayed: HistoryEvent[] = [];
-    const setupEvents = await onDatabase(bench.templates.connectionConfig(copy.name), 1, async ([client]) => {
-      const events: HistoryEvent[] = [];
-      for (const event of run.setup) events.push({ ...event, outcome: await send(client!, event) });
-      return events;
-    });
-    replayed.push(...setupEvents);
-    const rows = await onDatabase(bench.templates.connectionConfig(copy.name), sessions, async (clients) => {
+  const { suite } = context;
+  const sessions = writers.length ? Math.max(...writers.map((e) => e.session)) + 1 : 1;
+  const replayed: HistoryEvent[] = [];
+  // the copy of the state as the live run found it: the setup, the writers' statements that
+  // finished before the migration committed, the migration; then the rows it holds
+  const rows = await replay.copy.onSessions(sessions, (clients) =>
+    timed('live differential: replayed up to the commit on a copy of the state', async () => {
+      for (const event of run.setup) replayed.push({ ...event, outcome: await send(clients[0]!, event) });
       for (const event of before) replayed.push({ ...event, outcome: await send(clients[event.session]!, event) });
-      const migrated = await bench.migrator.migrateTo(clients[0]!, bench.to);
+      const migrated = await context.bench.migrator.migrateTo(clients[0]!, context.bench.to);
       if (migrated.error) throw migrated.error;
       return readBaseRows(clients[0]!, suite.tables);
-    });
-    try {
-      await withClient(bench.templates.connectionConfig(reference.name), (client) => writeRows(client, suite.tables, rows));
-    } catch (error) {
-      if (!(error instanceof ReferenceRefusal)) throw error;
-      return { verdict: refusalVerdict(error, 'the reference to hold the rows the migrated copy holds when the migration commits') };
-    }
-    const expected = await onDatabase(bench.templates.connectionConfig(reference.name), sessions, async (clients) => {
+    }),
+  );
+  // the reference holding those rows: the writers' statements after the commit; then its rows
+  const reference = await replay.reference();
+  const expected = await reference.onSessions(sessions, (clients) =>
+    timed('live differential: the rest replayed on the reference', async () => {
+      try {
+        await writeRows(clients[0]!, suite.tables, rows);
+      } catch (error) {
+        if (!(error instanceof ReferenceRefusal)) throw error;
+        return error;
+      }
       for (const event of after) replayed.push({ ...event, outcome: await send(clients[event.session]!, event) });
-      const statement = readBackStatement(suite.tables);
-      return rowsToWorld((await clients[0]!.query(statement.text, statement.values([]))).rows).world;
-    });
-    return { verdict: checkAgainstReference({ events: [...run.setup, ...writers], reference: replayed, actual: run.actual, expected, base: probe.base.world, ...(suite.invariant ? { invariant: suite.invariant } : {}) }) };
-  } finally {
-    await copy.drop();
-    await reference.drop();
+      return (await readBack(clients[0]!, suite.tables)).world;
+    }),
+  );
+  if (expected instanceof ReferenceRefusal) return { verdict: refusalVerdict(expected, 'the reference to hold the rows the migrated copy holds when the migration commits') };
+  return { verdict: checkAgainstReference({ events: [...run.setup, ...writers], reference: replayed, actual: run.actual, expected, base: probe.base.world, ...(suite.invariant ? { invariant: suite.invariant } : {}) }) };
+}
+
+/**
+ * The two databases a live deploy's runs are replayed on (see judgeLiveDeploy), made on first
+ * use and kept for every run of the property: a copy of the state (of the live deploy's probe,
+ * not yet migrated) and a copy of the reference (the chain applied to an empty database). After
+ * each replay both are put back as DeployCopy puts a live deploy's copy back (the migration
+ * reverted, rows, version table and sequences restored, then checked against the copy as it
+ * was), or dropped and made again: a replay never meets what another left behind.
+ */
+export class LiveReplay<Op> {
+  readonly copy: DeployCopy;
+  private referenceSource: Promise<WriteTarget> | undefined;
+  private referenceCopy: DeployCopy | undefined;
+
+  constructor(
+    readonly context: GroupContext<Op>,
+    probe: WriteTarget,
+    private readonly sessions: number,
+  ) {
+    this.copy = new DeployCopy(context.bench.databases, probe, context.bench.migrator.chain.versionTable.tables, sessions);
+  }
+
+  /** The reference's copy (its source, the chain from an empty database with the rows the chain writes, made once). */
+  async reference(): Promise<DeployCopy> {
+    const { bench } = this.context;
+    this.referenceSource ??= WriteTarget.open(this.context, referenceState(bench.to), [], { migrate: false, label: 'replay_reference' });
+    const source = await this.referenceSource;
+    this.referenceCopy ??= new DeployCopy(bench.databases, source, bench.migrator.chain.versionTable.tables, this.sessions);
+    return this.referenceCopy;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.copy.close(), this.referenceCopy?.close()]);
+    await this.referenceSource?.then((target) => target.close(), () => undefined);
   }
 }
 
@@ -97,16 +131,5 @@ async function send(client: pg.ClientBase, event: HistoryEvent): Promise<StepOut
     return outcomeOf(await client.query(queryOf(event.step)));
   } catch (error) {
     return outcomeOfError(error);
-  }
-}
-
-/** `count` connections (at least one) to a database for `work`, closed after it. */
-async function onDatabase<T>(config: pg.ClientConfig, count: number, work: (clients: pg.Client[]) => Promise<T>): Promise<T> {
-  const clients = await Promise.all(Array.from({ length: Math.max(1, count) }, () => connectClient(config)));
-  try {
-    for (const client of clients) await client.query("SET statement_timeout = '10s'");
-    return await work(clients);
-  } finally {
-    await Promise.allSettled(clients.map((client) => client.end()));
   }
 }

@@ -4,6 +4,7 @@ import { parentsFirst } from '../../catalog/parents-first.ts';
 import { World, writeId } from '../../check/world.ts';
 import type { Row } from '../../check/world.ts';
 import type { TableSpec } from '../../suite.ts';
+import { outcomeOfError } from '../../sessions/step-outcome.ts';
 
 /** The type of a table's key (its first key column), as fresh keys are made for it. */
 export type KeyType = { kind: 'uuid' } | { kind: 'integer'; /** The largest key the state holds. */ max: bigint } | { kind: 'text' };
@@ -79,6 +80,12 @@ export function readBackStatement(tables: readonly TableSpec[], scope: 'all' | '
   return { text: selects.join('\nUNION ALL\n'), values: (keys) => (scope === 'keys' ? [keys] : []) };
 }
 
+
+/** Every row of the suite's tables as they are now (`readBackStatement`, prepared once per connection). */
+export async function readBack(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<ReadBack> {
+  const statement = readBackStatement(tables);
+  return rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows);
+}
 
 /** The rows a read-back statement returned, as a world, and whole. */
 export function rowsToWorld(rows: readonly { t: string; k: string; r: Row; i: string }[]): ReadBack {
@@ -163,6 +170,34 @@ export function resetStatement(base: BaseRows, after: ReadBack): pg.QueryConfig 
     }
   });
   return ctes.length ? named(`WITH ${ctes.join(',\n')}\nSELECT 1`, values) : undefined;
+}
+
+/**
+ * The ways to put the starting rows back after a run that left `after`, to try in this order,
+ * each the statements of one transaction, built only when tried: the one statement
+ * (`resetStatement`), then the ordered ones (`resetQueries`) for when a UNIQUE refuses it.
+ * Undefined when the run left every table as it found it.
+ */
+export type PutBack = readonly [() => pg.QueryConfig[], ...(() => pg.QueryConfig[])[]];
+
+export function putBackFrom(base: BaseRows, after: ReadBack): PutBack | undefined {
+  const single = resetStatement(base, after);
+  return single && [() => [single], () => resetQueries(base, after)];
+}
+
+/**
+ * `attempt` with each way of `putBack` in turn, until the server accepts one: its result. The
+ * last refusal is thrown, as is at once any failure that is not the server's (a dropped connection).
+ */
+export async function firstAccepted<T>(putBack: PutBack, attempt: (queries: pg.QueryConfig[]) => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt(putBack[i]!());
+    } catch (error) {
+      outcomeOfError(error);
+      if (i === putBack.length - 1) throw error;
+    }
+  }
 }
 
 /** A statement named by its text: a state's runs need few shapes, planned once each. */

@@ -7,7 +7,7 @@ import { connectClient, withClient } from '../../postgres/index.ts';
 import { inOneTransaction, InterleavingExecutor, outcomeOfError, runPipelined, type Program, type ServerError, type StepEvent } from '../../sessions/index.ts';
 import type { GroupContext } from '../../run/group-context.ts';
 import type { StartingState, StateDatabase, StateHistory } from '../../states/index.ts';
-import { readBackStatement, readBaseRows, resetQueries, resetStatement, rowsToWorld, type BaseRows, type ReadBack } from './table-rows.ts';
+import { firstAccepted, putBackFrom, readBack, readBaseRows, type BaseRows, type PutBack, type ReadBack } from './table-rows.ts';
 
 /** What is written into a database once it is cloned (the reference's copy of a state's rows). */
 export type Fill = (client: pg.ClientBase) => Promise<void>;
@@ -30,7 +30,7 @@ export interface TargetMigration {
 export class WriteTarget {
   private dirty = false;
   /** What puts the rows back after the last writes run (sent ahead of the next run, on the same round trip). */
-  private pendingReset: pg.QueryConfig[] | undefined;
+  private pendingReset: PutBack | undefined;
   /** What the last `finish` read back (a live deploy's copy is put back from it). */
   private lastReadBack: ReadBack | undefined;
   private single: Promise<pg.Client> | undefined;
@@ -123,46 +123,46 @@ export class WriteTarget {
     const client = await this.client();
     const pending = this.pendingReset;
     this.pendingReset = undefined;
-    const statement = readBackStatement(this.context.suite.tables);
-    const run = await runPipelined(client, program, async () => rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows), pending ? { before: pending } : {});
-    if (run.before?.some((outcome) => outcome.kind === 'error')) {
-      // the steps ran on rows not put back: put back what is there now the other way (see resetStatement), and run again
-      const ordered = resetQueries(this.base, run.after);
-      if (!(await this.putBack(client, ordered))) this.dirty = true;
+    const run = await runPipelined(client, program, () => this.readBack(client), pending ? { before: pending[0]() } : {});
+    if (pending && run.before?.some((outcome) => outcome.kind === 'error')) {
+      // the steps ran on rows not put back: put back what is there now the other ways, and run again
+      const rest = putBackFrom(this.base, run.after)?.slice(1) as PutBack | undefined;
+      if (rest?.length && !(await this.putBack(client, rest))) this.dirty = true;
       return this.runWrites(program);
     }
-    const reset = resetStatement(this.base, run.after);
-    this.pendingReset = reset && [reset];
+    this.pendingReset = putBackFrom(this.base, run.after);
     return { events: run.events, actual: run.after };
   }
 
-  /** Puts the rows back (one transaction; the one statement first, the ordered ones if it is refused); false when the server refused both (the database is then built again). */
-  private async putBack(client: pg.ClientBase, reset: readonly pg.QueryConfig[], ordered?: readonly pg.QueryConfig[]): Promise<boolean> {
-    for (const queries of ordered ? [reset, ordered] : [reset]) {
-      try {
-        if (queries.length) await inOneTransaction(client, queries);
-        return true;
-      } catch (error) {
-        outcomeOfError(error); // a dropped connection is not a refusal
-      }
-    }
-    return false;
+  /** Every row of the suite's tables as they are now on `client`'s database. */
+  readBack(client: pg.ClientBase): Promise<ReadBack> {
+    return readBack(client, this.context.suite.tables);
   }
 
-  /** The statements that put the rows back after the last `finish` (a live deploy's copy, inside its own transaction); undefined when nothing was read back. */
-  resetAfterLastRun(): pg.QueryConfig[] | undefined {
+  /** Puts the rows back, each way in its own transaction until the server accepts one (see putBackFrom); false when it refused them all (the database is then built again). */
+  private async putBack(client: pg.ClientBase, putBack: PutBack): Promise<boolean> {
+    return firstAccepted(putBack, (queries) => inOneTransaction(client, queries)).then(
+      () => true,
+      (error) => (outcomeOfError(error), false), // a dropped connection is not a refusal
+    );
+  }
+
+  /**
+   * The ways to put the rows back after the last `finish` (for a live deploy's copy, each inside
+   * the transaction that reverts the migration; see putBackFrom): one with no statements when the
+   * run left the rows as they were; undefined when nothing was read back.
+   */
+  putBackAfterLastRun(): PutBack | undefined {
     if (!this.lastReadBack) return undefined;
-    const reset = resetStatement(this.base, this.lastReadBack);
-    return reset ? [reset] : [];
+    return putBackFrom(this.base, this.lastReadBack) ?? [() => []];
   }
 
   /** After a run: every row of the suite's tables as it is now; with `reset`, the starting rows are then put back, and no other row kept (or, if they cannot be, the database is built again before the next run). */
   async finish(client: pg.ClientBase, reset = true): Promise<ReadBack> {
-    const statement = readBackStatement(this.context.suite.tables);
-    const actual = rowsToWorld((await client.query({ name: 'ch_read_back_plain', text: statement.text, values: statement.values([]) })).rows);
+    const actual = await this.readBack(client);
     this.lastReadBack = actual;
-    const single = reset ? resetStatement(this.base, actual) : undefined;
-    if (single && !(await this.putBack(client, [single], resetQueries(this.base, actual)))) this.dirty = true;
+    const putBack = reset ? putBackFrom(this.base, actual) : undefined;
+    if (putBack && !(await this.putBack(client, putBack))) this.dirty = true;
     return actual;
   }
 
