@@ -162,11 +162,16 @@ export class DeployCopy {
   }
 }
 
-/** Every sequence of the database and where it stands (pg_sequences: `last_value` is null until the first nextval). */
+/**
+ * Every sequence of the database the harness's role can read and set, and where it stands
+ * (pg_sequences: `last_value` is null until the first nextval, and for a role that cannot read
+ * it: such a sequence is left out, the role's writers cannot advance it either).
+ */
 async function sequencesOf(client: pg.ClientBase): Promise<SequenceState[]> {
   const result = await client.query<SequenceState>({
     name: 'ch_sequences_of',
-    text: `SELECT format('%I.%I', schemaname, sequencename) AS name, last_value::text AS last, start_value::text AS start FROM pg_sequences ORDER BY 1`,
+    text: `SELECT format('%I.%I', schemaname, sequencename) AS name, last_value::text AS last, start_value::text AS start FROM pg_sequences
+            WHERE has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'SELECT, USAGE') AND has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'UPDATE') ORDER BY 1`,
   });
   return result.rows.map((row) => ({ name: row.name, last: row.last, start: row.start }));
 }
