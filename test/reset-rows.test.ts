@@ -70,7 +70,7 @@ describe('the rows a run changed are put back', () => {
 
   it('putBackFrom tries the one statement first and builds the ordered ones only when it is refused; both refused, the last refusal is thrown', async () => {
     const attempts: number[] = [];
-    const attempt = async (queries: pg.QueryConfig[]) => {
+    const attempt = async (queries: (pg.QueryConfig | string)[]) => {
       attempts.push(queries.length);
       await inOneTransaction(client, queries);
     };

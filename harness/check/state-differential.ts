@@ -13,6 +13,12 @@ export interface DifferentialCheck {
   /** The rows the state started with, and the domain's rule: a row the run wrote must not break it. */
   base?: World;
   invariant?: Invariant;
+  /**
+   * How long the run took, both databases' statements included (ms): a value the server's clock
+   * gave while it ran (now() in a default or a trigger, on either side) is the same on both when
+   * the two differ by no more than that.
+   */
+  clockSlackMs?: number;
 }
 
 /**
@@ -34,13 +40,19 @@ export function checkAgainstReference(check: DifferentialCheck): HistoryVerdict 
     }
     order.push(event);
   }
-  const rows = [...rowDifferences(check.expected, check.actual), ...forbidden(check)];
+  const rows = [...rowDifferences(check.expected, check.actual, check.clockSlackMs ?? 0), ...forbidden(check)];
   return { ok: rows.length === 0, explored: order.length, order, inconclusive: false, mismatches: rows.length ? [{ where: 'final table', expected: 'the rows the reference ends with', actual: rows.join('; ') }] : [] };
 }
 
-/** How an outcome differs from the reference's (undefined: the same). */
+/**
+ * How an outcome differs from the reference's (undefined: the same). A deadlock (40P01) on one
+ * side and another error on the other are the same: both end the transaction, and which of two
+ * waiting sessions the server picks as the deadlock's victim, and when, depends on timing
+ * (deadlock_timeout runs from when each began to wait), not on the schema.
+ */
 function differentOutcome(actual: StepOutcome, expected: StepOutcome): string | undefined {
-  const same = actual.kind === 'ok' ? expected.kind === 'ok' && expected.rows === actual.rows : expected.kind === 'error' && expected.sqlstate === actual.sqlstate && expected.constraint === actual.constraint;
+  const deadlockAndError = actual.kind === 'error' && expected.kind === 'error' && (actual.sqlstate === '40P01' || expected.sqlstate === '40P01');
+  const same = deadlockAndError || (actual.kind === 'ok' ? expected.kind === 'ok' && expected.rows === actual.rows : expected.kind === 'error' && expected.sqlstate === actual.sqlstate && expected.constraint === actual.constraint);
   return same ? undefined : `${formatActual(actual)}${actual.kind === 'error' ? ` (${actual.message})` : ''}`;
 }
 
@@ -55,13 +67,13 @@ function forbidden(check: DifferentialCheck): string[] {
   });
 }
 
-function rowDifferences(expected: World, actual: World): string[] {
+function rowDifferences(expected: World, actual: World, clockSlackMs: number): string[] {
   const problems: string[] = [];
   for (const { table, key, row } of actual.all()) {
     const twin = expected.get(table, key);
     if (!twin) problems.push(`${table}[${key}] exists, but not on the reference: ${JSON.stringify(row)}`);
     else {
-      const columns = differingColumns(twin, row!);
+      const columns = differingColumns(twin, row!).filter((c) => !sameInstant(twin[c], row![c], clockSlackMs));
       if (columns.length) problems.push(`${table}[${key}]: ${columns.map((c) => `${c} is ${String(row![c])}, on the reference ${String(twin[c])}`).join(', ')}`);
     }
   }
@@ -69,3 +81,19 @@ function rowDifferences(expected: World, actual: World): string[] {
   return problems;
 }
 
+// a timestamp as to_jsonb prints one (timestamptz with its offset, timestamp without)
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** Two timestamps at most `slackMs` apart (both of the same kind: with an offset, or without). */
+export function sameInstant(a: unknown, b: unknown, slackMs: number): boolean {
+  if (slackMs <= 0 || typeof a !== 'string' || typeof b !== 'string') return false;
+  const [x, y] = [TIMESTAMP.exec(a), TIMESTAMP.exec(b)];
+  if (!x || !y || (x[4] === undefined) !== (y[4] === undefined)) return false;
+  const micros = (m: RegExpExecArray) => {
+    const offset = m[4] === undefined || m[4] === 'Z' ? 'Z' : m[4].length === 3 ? `${m[4]}:00` : m[4].includes(':') ? m[4] : `${m[4].slice(0, 3)}:${m[4].slice(3)}`;
+    const ms = Date.parse(`${m[1]}T${m[2]}${offset}`);
+    return Number.isNaN(ms) ? undefined : ms * 1000 + Number((m[3] ?? '.0').slice(1).padEnd(6, '0'));
+  };
+  const [p, q] = [micros(x), micros(y)];
+  return p !== undefined && q !== undefined && Math.abs(p - q) <= slackMs * 1000;
+}

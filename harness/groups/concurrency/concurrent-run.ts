@@ -48,6 +48,7 @@ export interface ConcurrentRunOptions<Op> {
  */
 export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, testCase: ConcurrentCase<Op>): Promise<ConcurrentExecution> {
   const { suite, target, deploy } = options;
+  const started = performance.now();
   const keys = new FreshKeys(target.base.keyTypes);
   const run = { keys, base: target.base.world };
   const setupProgram = writerProgram(suite, testCase.setup.map((op) => ({ kind: 'op' as const, op })), run);
@@ -60,8 +61,8 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
   const actual = await timed('rows read back', () => target.finish(control, !deploy));
   const migration = deploySession === undefined ? undefined : { session: deploySession, statementSteps: statementSteps(programs[deploySession]!) };
   const { live, verdict } = await timed('judged (model or reference)', async () => {
-    const live = deploy && options.live ? await judgeLiveDeploy(options.live, target, { setupProgram, setup, events, programs, deploySession: deploySession!, actual: actual.world }) : undefined;
-    const verdict = live ? ('verdict' in live ? live.verdict : { ok: true, explored: 0, order: [], mismatches: [], inconclusive: false }) : options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world, target.base.world, suite.invariant) : checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
+    const live = deploy && options.live ? await judgeLiveDeploy(options.live, target, { setupProgram, setup, events, programs, deploySession: deploySession!, actual: actual.world, started }) : undefined;
+    const verdict = live ? ('verdict' in live ? live.verdict : { ok: true, explored: 0, order: [], mismatches: [], inconclusive: false }) : options.reference && !deploy ? await sameAsReference(options.reference, setupProgram, programs, testCase.schedule, [...setup, ...events], actual.world, target.base.world, suite.invariant, started) : checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events: [...setup, ...events], base: target.base.world, writers: testCase.sessions.length, schema: deploy ? 'before' : 'after', migration, actual: actual.world, keys, invariant: suite.invariant,
     // a deploy may rewrite the rows it migrates (a backfill): only where no migration ran is every column of an untouched row compared
     ...(deploy ? {} : { images: { base: target.base.images, actual: actual.images } }) });
     return { live, verdict };
@@ -75,14 +76,14 @@ export async function runConcurrentCase<Op>(options: ConcurrentRunOptions<Op>, t
 }
 
 /** The same case, setup and schedule on the state's reference: what it did there is what the migrated state must do. */
-async function sameAsReference<Op>(reference: NonNullable<ConcurrentRunOptions<Op>['reference']>, setupProgram: Program<WriterStepMeta>, programs: Program<WriterStepMeta | MigrationStepMeta>[], schedule: readonly number[], events: HistoryEvent[], actual: World, base: World, invariant: Invariant | undefined): Promise<HistoryVerdict> {
+async function sameAsReference<Op>(reference: NonNullable<ConcurrentRunOptions<Op>['reference']>, setupProgram: Program<WriterStepMeta>, programs: Program<WriterStepMeta | MigrationStepMeta>[], schedule: readonly number[], events: HistoryEvent[], actual: World, base: World, invariant: Invariant | undefined, started: number): Promise<HistoryVerdict> {
   const target = await openedReference(reference.database);
   if ('refused' in target) return target.refused;
   const executor = await target.opened.executor(reference.sessions);
   const setup = await runSequentially(executor.control, setupProgram, { session: -1 });
   const run = await executor.run(programs, schedule);
   const expected = await target.opened.finish(executor.control);
-  return checkAgainstReference({ events, reference: [...setup, ...run] as HistoryEvent[], actual, expected: expected.world, base, ...(invariant ? { invariant } : {}) });
+  return checkAgainstReference({ events, reference: [...setup, ...run] as HistoryEvent[], actual, expected: expected.world, base, clockSlackMs: performance.now() - started, ...(invariant ? { invariant } : {}) });
 }
 
 /** A deploy the writers' own transactions deadlocked or held past a timeout (derived writes are not the application's: not judged). */

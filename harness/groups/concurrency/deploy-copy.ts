@@ -13,22 +13,13 @@ interface Pristine {
   digest: string;
   content: string;
   versionRows: Record<string, string>;
-  /** Every sequence's state (a run's inserts advance them; the next run must not see that). */
-  sequences: SequenceState[];
-}
-
-interface SequenceState {
-  name: string;
-  /** null: never called since its start (nextval returns `start`). */
-  last: string | null;
-  start: string;
 }
 
 /**
  * The database a live deploy runs on: a copy of the state as PROD has it (not yet migrated),
  * with its sessions connected. After each run it is put back as it was: the migration's
  * constraints and indexes reverted, the run's rows deleted and the starting rows restored,
- * the version table and every sequence restored, the sessions' settings reset. It is used again
+ * the version table restored, the sequences set back (see putBackFrom), the sessions' settings reset. It is used again
  * only if a digest of its whole schema, a fingerprint of every table's content and every
  * sequence's state equal those it had before its first run; otherwise (a migration that added a column, a function…) it is dropped and a
  * fresh copy of the state is made. A run never meets what another run left behind.
@@ -112,8 +103,8 @@ export class DeployCopy {
 
   private async capture(client: pg.ClientBase): Promise<Pristine> {
     const catalog = await snapshotCatalog(client);
-    const [digest, content, versionRows, sequences] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, catalog), this.versionRows(client), sequencesOf(client)]));
-    return { catalog, digest, content, versionRows, sequences };
+    const [digest, content, versionRows] = await withPipeline(client, () => Promise.all([catalogDigest(client), contentOf(client, catalog), this.versionRows(client)]));
+    return { catalog, digest, content, versionRows };
   }
 
   /**
@@ -129,13 +120,12 @@ export class DeployCopy {
     const kept = Object.entries(this.pristine!.versionRows);
     // one round trip; a statement that fails leaves the rest undone and the transaction rolled back (thrown);
     // refused, the rows are put back the next way (see putBackFrom), in a transaction of its own
-    const attempt = (rows: pg.QueryConfig[]) => timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
+    const attempt = (rows: (pg.QueryConfig | string)[]) => timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
       ...plan.drop,
       ...rows,
       ...[...kept].reverse().map(([table]) => `DELETE FROM ${table}`),
       ...kept.map(([table, rows]) => ({ text: `INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, values: [rows] })),
       ...plan.add,
-      ...this.pristine!.sequences.map((seq) => ({ text: 'SELECT setval($1::regclass, $2::bigint, $3)', values: [seq.name, seq.last ?? seq.start, seq.last !== null] })),
     ], () => this.unchanged(client)));
     return firstAccepted(putBack, attempt);
   }
@@ -161,20 +151,6 @@ export class DeployCopy {
     await copy.executor.close();
     await this.databases.drop(copy.name).catch(() => undefined);
   }
-}
-
-/**
- * Every sequence of the database the harness's role can read and set, and where it stands
- * (pg_sequences: `last_value` is null until the first nextval, and for a role that cannot read
- * it: such a sequence is left out, the role's writers cannot advance it either).
- */
-async function sequencesOf(client: pg.ClientBase): Promise<SequenceState[]> {
-  const result = await client.query<SequenceState>({
-    name: 'ch_sequences_of',
-    text: `SELECT format('%I.%I', schemaname, sequencename) AS name, last_value::text AS last, start_value::text AS start FROM pg_sequences
-            WHERE has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'SELECT, USAGE') AND has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'UPDATE') ORDER BY 1`,
-  });
-  return result.rows.map((row) => ({ name: row.name, last: row.last, start: row.start }));
 }
 
 async function contentOf(client: pg.ClientBase, catalog: CatalogSnapshot): Promise<string> {

@@ -31,7 +31,7 @@ export type LiveJudgement = { verdict: HistoryVerdict } | { unjudged: string };
  * not reproduce), several writers released together by the migration's commit, a writer the deploy deadlocked or cancelled (counted apart), a migration that
  * failed (its own failure).
  */
-export async function judgeLiveDeploy<Op>(replay: LiveReplay<Op>, probe: WriteTarget, run: { setupProgram: Program<WriterStepMeta>; setup: readonly HistoryEvent[]; events: readonly HistoryEvent[]; programs: readonly Program<WriterStepMeta | MigrationStepMeta>[]; deploySession: number; actual: World }): Promise<LiveJudgement> {
+export async function judgeLiveDeploy<Op>(replay: LiveReplay<Op>, probe: WriteTarget, run: { setupProgram: Program<WriterStepMeta>; setup: readonly HistoryEvent[]; events: readonly HistoryEvent[]; programs: readonly Program<WriterStepMeta | MigrationStepMeta>[]; deploySession: number; actual: World; /** performance.now() when the run began (see clockSlackMs). */ started: number }): Promise<LiveJudgement> {
   const { context } = replay;
   const deploy = run.programs[run.deploySession]!;
   if (interruptionPoints(deploy.steps as readonly { name: string; meta?: MigrationStepMeta }[]).length > 0) return { unjudged: `the deploy commits in several steps (runner ${context.bench.migrator.runner}): the differential has no reference for the schema in between` };
@@ -86,7 +86,7 @@ export async function judgeLiveDeploy<Op>(replay: LiveReplay<Op>, probe: WriteTa
     }),
   );
   if (expected instanceof ReferenceRefusal) return { verdict: refusalVerdict(expected, 'the reference to hold the rows the migrated copy holds when the migration commits') };
-  return { verdict: checkAgainstReference({ events: [...run.setup, ...writers], reference: replayed, actual: run.actual, expected, base: probe.base.world, ...(suite.invariant ? { invariant: suite.invariant } : {}) }) };
+  return { verdict: checkAgainstReference({ events: [...run.setup, ...writers], reference: replayed, actual: run.actual, expected, base: probe.base.world, clockSlackMs: performance.now() - run.started, ...(suite.invariant ? { invariant: suite.invariant } : {}) }) };
 }
 
 /**

@@ -20,6 +20,69 @@ export interface BaseRows {
   images: ReadonlyMap<string, string>;
   /** The suite's tables, parents before the tables whose foreign keys reference them (how rows are put back). */
   parentsFirst: readonly TableSpec[];
+  /** Every sequence of the database and where it stood (put back with the rows: a run's inserts advance them). */
+  sequences: readonly SequenceState[];
+  /** The enabled user triggers of the suite's tables: off while rows are put back (an audit trigger would write rows of its own). */
+  triggers: readonly UserTrigger[];
+}
+
+/** A user trigger (not a foreign key's) and its table. */
+export interface UserTrigger {
+  relation: string;
+  name: string;
+}
+
+/** The enabled user triggers of `tables` (foreign keys' internal triggers are not among them). */
+export async function readUserTriggers(client: pg.ClientBase, tables: readonly TableSpec[]): Promise<UserTrigger[]> {
+  const result = await client.query<UserTrigger>(
+    `SELECT t.tgrelid::regclass::text AS relation, t.tgname AS name FROM pg_trigger t
+      WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND t.tgrelid = ANY (SELECT to_regclass(name) FROM unnest($1::text[]) AS name) ORDER BY 1, 2`,
+    [tables.map((table) => table.name)],
+  );
+  return result.rows;
+}
+
+/**
+ * `statements` with `triggers` off around them (ALTER TABLE … DISABLE/ENABLE TRIGGER, by name,
+ * so that a trigger a user disabled stays so; the caller runs them in one transaction): rows
+ * written back as data, as a restore writes them, not as an application's writes.
+ */
+export function withTriggersOff<T extends pg.QueryConfig | string>(triggers: readonly UserTrigger[], statements: readonly T[]): (T | string)[] {
+  if (triggers.length === 0) return [...statements];
+  const toggle = (action: 'DISABLE' | 'ENABLE') => triggers.map((t) => `ALTER TABLE ${t.relation} ${action} TRIGGER ${pg.escapeIdentifier(t.name)}`);
+  return [...toggle('DISABLE'), ...statements, ...toggle('ENABLE')];
+}
+
+/** A sequence and where it stands. */
+export interface SequenceState {
+  name: string;
+  /** null: never called since its start (nextval returns `start`). */
+  last: string | null;
+  start: string;
+}
+
+/**
+ * Every sequence of the database the harness's role can read and set, and where it stands
+ * (pg_sequences: `last_value` is null until the first nextval, and for a role that cannot read
+ * it: such a sequence is left out, the role's writers cannot advance it either).
+ */
+export async function readSequences(client: pg.ClientBase): Promise<SequenceState[]> {
+  const result = await client.query<SequenceState>({
+    name: 'ch_sequences_of',
+    text: `SELECT format('%I.%I', schemaname, sequencename) AS name, last_value::text AS last, start_value::text AS start FROM pg_sequences
+            WHERE has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'SELECT, USAGE') AND has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'UPDATE') ORDER BY 1`,
+  });
+  return result.rows.map((row) => ({ name: row.name, last: row.last, start: row.start }));
+}
+
+/** One statement that sets each sequence where it stood (those missing from the database skipped); undefined for none. */
+export function sequencesReset(sequences: readonly SequenceState[]): pg.QueryConfig | undefined {
+  if (sequences.length === 0) return undefined;
+  return {
+    name: 'ch_sequences_reset',
+    text: `SELECT count(setval(to_regclass(s.name), coalesce(s.last, s.start), s.last IS NOT NULL)) FROM jsonb_to_recordset($1::jsonb) AS s(name text, last bigint, start bigint) WHERE to_regclass(s.name) IS NOT NULL`,
+    values: [JSON.stringify(sequences)],
+  };
 }
 
 /** The rows PostgreSQL holds after a run: as the model sees them, and whole. */
@@ -65,7 +128,7 @@ export async function readBaseRows(client: pg.ClientBase, tables: readonly Table
     );
     full.set(table.name, { rows: JSON.stringify(result.rows.map((row) => row.f)), columns: columns.rows.map((c) => c.name) });
   }
-  return { world: World.of(writes), full, images, keyTypes: await readKeyTypes(client, tables), parentsFirst: await tablesParentsFirst(client, tables) };
+  return { world: World.of(writes), full, images, keyTypes: await readKeyTypes(client, tables), parentsFirst: await tablesParentsFirst(client, tables), sequences: await readSequences(client), triggers: await readUserTriggers(client, tables) };
 }
 
 /**
@@ -175,21 +238,28 @@ export function resetStatement(base: BaseRows, after: ReadBack): pg.QueryConfig 
 /**
  * The ways to put the starting rows back after a run that left `after`, to try in this order,
  * each the statements of one transaction, built only when tried: the one statement
- * (`resetStatement`), then the ordered ones (`resetQueries`) for when a UNIQUE refuses it.
- * Undefined when the run left every table as it found it.
+ * (`resetStatement`), then the ordered ones (`resetQueries`) for when a UNIQUE refuses it; each
+ * with the sequences set where they stood (a run's inserts, even refused ones, advance them:
+ * the next run, and a replay of this one, would get other keys). Undefined when the run left
+ * every table as it found it and there is no sequence.
  */
-export type PutBack = readonly [() => pg.QueryConfig[], ...(() => pg.QueryConfig[])[]];
+export type PutBack = readonly [() => Query[], ...(() => Query[])[]];
+type Query = pg.QueryConfig | string;
 
 export function putBackFrom(base: BaseRows, after: ReadBack): PutBack | undefined {
+  const sequences = sequencesReset(base.sequences);
+  const also = sequences ? [sequences] : [];
   const single = resetStatement(base, after);
-  return single && [() => [single], () => resetQueries(base, after)];
+  if (!single) return sequences && [() => also];
+  // the user's triggers off while the rows are written back (see withTriggersOff)
+  return [() => [...withTriggersOff(base.triggers, [single]), ...also], () => [...withTriggersOff(base.triggers, resetQueries(base, after)), ...also]];
 }
 
 /**
  * `attempt` with each way of `putBack` in turn, until the server accepts one: its result. The
  * last refusal is thrown, as is at once any failure that is not the server's (a dropped connection).
  */
-export async function firstAccepted<T>(putBack: PutBack, attempt: (queries: pg.QueryConfig[]) => Promise<T>): Promise<T> {
+export async function firstAccepted<T>(putBack: PutBack, attempt: (queries: Query[]) => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await attempt(putBack[i]!());

@@ -109,6 +109,11 @@ export class WriteTarget {
     this.dirty = false;
   }
 
+  /** Builds the database again if its rows could not be put back after the last run (`ready` without the pending put-back, which the next run sends itself). */
+  async rebuildIfDirty(): Promise<void> {
+    if (this.dirty) await this.ready();
+  }
+
   /**
    * A run of the writes group, in one round trip on the pipelined connection: the statements
    * that put back what the previous run changed, the program's steps, and the read-back of
@@ -123,7 +128,9 @@ export class WriteTarget {
     const client = await this.client();
     const pending = this.pendingReset;
     this.pendingReset = undefined;
-    const run = await runPipelined(client, program, () => this.readBack(client), pending ? { before: pending[0]() } : {});
+    // ahead of the steps: the one-statement put-back, several statements (triggers off, sequences) as one transaction
+    const ahead = pending?.[0]();
+    const run = await runPipelined(client, program, () => this.readBack(client), ahead ? { before: ahead.length > 1 ? ['BEGIN', ...ahead, 'COMMIT'] : ahead } : {});
     if (pending && run.before?.some((outcome) => outcome.kind === 'error')) {
       // the steps ran on rows not put back: put back what is there now the other ways, and run again
       const rest = putBackFrom(this.base, run.after)?.slice(1) as PutBack | undefined;

@@ -33,36 +33,49 @@ export function writesSpec<Op>(context: GroupContext<Op>, property: WritesProper
     label: property.name,
     cases: property.operations,
     async execute(operations) {
-      const keys = new FreshKeys(target.base.keyTypes);
-      const program = writerProgram(suite, operations.map((op) => ({ kind: 'op' as const, op })), { keys, base: target.base.world });
-      // the reference (another database) runs the same program at the same time
-      const onReference = reference ? onTheReference(reference, program) : undefined;
-      onReference?.catch(() => undefined);
-      const run = await timed("the run's statements, the rows put back and read back (one round trip)", () => target.runWrites(program)).catch(async (error) => {
-        await onReference?.catch(() => undefined);
-        throw error;
-      });
-      const events: HistoryEvent[] = run.events;
-      const actual = run.actual;
-      const verdict = onReference
-        ? sameAsReference(await timed('the same statements on the reference', () => onReference), events, actual.world, target.base.world, suite.invariant)
-        : await timed("the model's check", async () => checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant }));
-      const first = verdict.mismatches[0];
-      const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
-      return { problems, events, verdict };
+      return execute(operations, true);
     },
     describe: (_operations, run, problem) => describeWrites(run, problem, reference !== undefined),
     size: (run) => failureDepth(run),
   };
+
+  async function execute(operations: readonly Op[], retry: boolean): Promise<WritesExecution> {
+    const started = performance.now();
+    // a database built again holds its starting rows anew (a default such as now() differs): the reference must hold the same
+    if (reference) await target.rebuildIfDirty();
+    const base = target.base;
+    const keys = new FreshKeys(target.base.keyTypes);
+    const program = writerProgram(suite, operations.map((op) => ({ kind: 'op' as const, op })), { keys, base: target.base.world });
+    // the reference (another database) runs the same program at the same time
+    const onReference = reference ? onTheReference(reference, program) : undefined;
+    onReference?.catch(() => undefined);
+    const run = await timed("the run's statements, the rows put back and read back (one round trip)", () => target.runWrites(program)).catch(async (error) => {
+      await onReference?.catch(() => undefined);
+      throw error;
+    });
+    if (reference && target.base !== base && retry) {
+      // the state was built again during the run (the last run's rows could not be put back): the reference ran on rows it no longer has
+      await onReference?.catch(() => undefined);
+      return execute(operations, false);
+    }
+    const events: HistoryEvent[] = run.events;
+    const actual = run.actual;
+    const verdict = onReference
+      ? sameAsReference(await timed('the same statements on the reference', () => onReference), events, actual.world, target.base.world, suite.invariant, performance.now() - started)
+      : await timed("the model's check", async () => checkRun({ state: target.state.name, constraintsBefore: target.constraintsBefore, events, base: target.base.world, writers: 1, schema: 'after', actual: actual.world, images: { base: target.base.images, actual: actual.images }, keys, invariant: suite.invariant }));
+    const first = verdict.mismatches[0];
+    const problems = verdict.ok || !first ? [] : [{ property: property.name, expected: first.expected, actual: first.actual, details: verdict.mismatches.slice(1).map((m) => `${m.where}: expected ${m.expected}, actual ${m.actual}`), ...(first.error ? { error: first.error } : {}) }];
+    return { problems, events, verdict };
+  }
 }
 
 /**
  * The same program on the state's reference: what it did there is what the migrated state must
  * do. A reference that refuses the state's rows is the verdict of every run.
  */
-function sameAsReference(onReference: ReferenceRun, events: HistoryEvent[], actual: World, base: World, invariant: Invariant | undefined): HistoryVerdict {
+function sameAsReference(onReference: ReferenceRun, events: HistoryEvent[], actual: World, base: World, invariant: Invariant | undefined, clockSlackMs: number): HistoryVerdict {
   if ('refused' in onReference) return onReference.refused;
-  return checkAgainstReference({ events, reference: onReference.events, actual, expected: onReference.world, base, ...(invariant ? { invariant } : {}) });
+  return checkAgainstReference({ events, reference: onReference.events, actual, expected: onReference.world, base, clockSlackMs, ...(invariant ? { invariant } : {}) });
 }
 
 type ReferenceRun = { refused: HistoryVerdict } | { events: HistoryEvent[]; world: World };
