@@ -116,6 +116,11 @@ function precedes(a: HistoryEvent, b: HistoryEvent): boolean {
  */
 function releases(events: readonly HistoryEvent[], a: HistoryEvent, b: HistoryEvent): boolean {
   if (!b.blocked || a.session === b.session || !b.blockedBy.includes(a.session) || a.end <= b.start || b.end < a.start) return false;
+  // a's session was itself waiting while b waited: b queued behind a waiter (pg_blocking_pids
+  // names the sessions ahead in a lock's queue, and the one holding a row's tuple lock while it
+  // waits for the row's transaction). Once that transaction ends, both go after the row's newest
+  // version, and either may get it first: no order follows.
+  if (events.some((w) => w.session === a.session && w.blocked && w.start < b.end && w.end > b.start)) return false;
   const release = events.filter((e) => e.session === a.session && e.end > b.start && e.txStatus !== 'T').reduce<HistoryEvent | undefined>((first, e) => (!first || e.index < first.index ? e : first), undefined);
   return release === a;
 }
