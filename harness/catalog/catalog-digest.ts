@@ -13,6 +13,7 @@ const USER = (schema: string) => `${schema} NOT IN ('pg_catalog', 'information_s
  * that first, an index range scan, before the schema names are looked at (the schemas
  * themselves are not: `public` is initdb's).
  */
+const SEQUENCE_VALUE = 's.last_value';
 const DIGEST = `
   SELECT md5(coalesce(string_agg(x, E'\\n' ORDER BY x), '')) AS digest FROM (
     SELECT 'schema ' || n.nspname FROM pg_namespace n WHERE ${USER('n.nspname')}
@@ -28,11 +29,32 @@ const DIGEST = `
     UNION ALL SELECT format('label %s %s %s', e.enumtypid::regtype, e.enumsortorder, e.enumlabel) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE e.enumtypid >= 16384 AND ${USER('n.nspname')}
     UNION ALL SELECT format('rule %s %s %s', r.ev_class::regclass, r.rulename, md5(pg_get_ruledef(r.oid))) FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.oid >= 16384 AND ${USER('n.nspname')}
     UNION ALL SELECT format('policy %s %s %s %s %s', p.polrelid::regclass, p.polname, p.polcmd, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)) FROM pg_policy p
-    UNION ALL SELECT format('sequence %s %s %s', s.schemaname || '.' || s.sequencename, s.last_value, s.increment_by) FROM pg_sequences s WHERE ${USER('s.schemaname')}
+    UNION ALL SELECT format('sequence %s %s %s', s.schemaname || '.' || s.sequencename, ${SEQUENCE_VALUE}, s.increment_by) FROM pg_sequences s WHERE ${USER('s.schemaname')}
     UNION ALL SELECT format('extension %s %s', e.extname, e.extversion) FROM pg_extension e
   ) objects(x)`;
 
 /** The digest of the user's schema: equal digests, equal schemas (see DIGEST). */
 export async function catalogDigest(client: pg.ClientBase): Promise<string> {
   return (await client.query<{ digest: string }>({ name: 'ch_catalog_digest_v2', text: DIGEST })).rows[0]!.digest;
+}
+
+/** The same, with each sequence's value left out: the schema alone (what a catalog snapshot reads). */
+const SCHEMA_DIGEST = DIGEST.replace(SEQUENCE_VALUE, 'NULL');
+
+/** The digest of the user's schema without the sequences' values (a run's inserts advance them; the schema is the same). */
+export async function schemaDigest(client: pg.ClientBase): Promise<string> {
+  return (await client.query<{ digest: string }>({ name: 'ch_schema_digest', text: SCHEMA_DIGEST })).rows[0]!.digest;
+}
+
+/** The mark in the error a digest guard raises. */
+export const CATALOG_CHANGED = 'ch_catalog_changed';
+
+/**
+ * A statement that fails (22P02, its message naming CATALOG_CHANGED) unless the user's schema
+ * has the digest `expected` (see schemaDigest): at the head of a transaction planned from that schema, it makes the
+ * transaction do nothing on any other (the failing cast depends on the row, so that the planner
+ * cannot fold it in advance).
+ */
+export function catalogDigestGuard(expected: string): pg.QueryConfig {
+  return { name: 'ch_catalog_digest_guard', text: `SELECT CASE WHEN d.digest = $1 THEN 1 ELSE (d.digest || ' ${CATALOG_CHANGED}')::int END FROM (${SCHEMA_DIGEST}) AS d`, values: [expected] };
 }

@@ -1,7 +1,7 @@
 import { timed } from '../../run/phase-timer.ts';
 import pg from 'pg';
-import { catalogDigest, catalogRevert, fingerprintContent, snapshotCatalog, type CatalogSnapshot, type ContentFingerprint } from '../../catalog/index.ts';
-import { inOneTransaction, InterleavingExecutor, transactionStatus, withPipeline } from '../../sessions/index.ts';
+import { CATALOG_CHANGED, catalogDigest, catalogDigestGuard, catalogRevert, schemaDigest, fingerprintContent, snapshotCatalog, type CatalogRevert, type CatalogSnapshot, type ContentFingerprint } from '../../catalog/index.ts';
+import { inOneTransaction, InterleavingExecutor, outcomeOfError, transactionStatus, withPipeline } from '../../sessions/index.ts';
 import { readIfExists } from '../../migrate/index.ts';
 import type { ScratchDatabases } from '../../postgres/index.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
@@ -27,6 +27,8 @@ interface Pristine {
 export class DeployCopy {
   private current: Promise<{ name: string; executor: InterleavingExecutor }> | undefined;
   private pristine: Pristine | undefined;
+  /** The revert planned after the last run, and the digest of the catalog it was planned from. */
+  private lastPlan: { digest: string; plan: CatalogRevert } | undefined;
   /** Runs, and copies made for them, for the report's notes and the bench. */
   readonly counts = { runs: 0, copies: 0 };
 
@@ -110,24 +112,48 @@ export class DeployCopy {
   /**
    * Drops what the migration added, resets the rows and the version table, adds back what it
    * dropped: one transaction, with the check that the copy is as it was (schema digest, every
-   * table's rows) right behind it, in the same round trip. True when it is.
+   * table's rows) right behind it, in the same round trip. True when it is. The plan comes from
+   * the catalog as the run left it; a run that leaves the catalog as the last one did (the same
+   * digest) reuses the last plan without reading the catalog, behind a guard that makes the
+   * transaction do nothing if the digest is not that one (then the catalog is read).
    */
   private async revert(client: pg.Client, readBack?: (client: pg.Client) => Promise<ReadBack>): Promise<boolean> {
-    const plan = catalogRevert(await timed("put back: the deploy's catalog read", () => snapshotCatalog(client)), this.pristine!.catalog);
     // the rows as the run's read-back left them, put back (deleted, inserted, written back) once the migration's constraints are gone
     const putBack = readBack ? (putBackFrom(this.target.base, await readBack(client)) ?? [() => []]) : this.target.putBackAfterLastRun();
-    if (!plan || !putBack) return false;
+    if (!putBack) return false;
+    const reused = this.lastPlan;
+    if (reused) {
+      try {
+        const guarded = (rows: (pg.QueryConfig | string)[]) =>
+          this.revertWith(client, reused.plan, rows, catalogDigestGuard(reused.digest)).catch((error: unknown) => {
+            // another catalog: no other way of putting the rows back is tried with this plan
+            throw String((error as Error).message).includes(CATALOG_CHANGED) ? new CatalogChanged() : error;
+          });
+        if (await firstAccepted(putBack, guarded)) return true;
+      } catch (error) {
+        if (!(error instanceof CatalogChanged)) outcomeOfError(error); // refused: planned afresh below
+      }
+      this.lastPlan = undefined;
+    }
+    const [now, digest] = await timed("put back: the deploy's catalog read", () => withPipeline(client, () => Promise.all([snapshotCatalog(client), schemaDigest(client)])));
+    const plan = catalogRevert(now, this.pristine!.catalog);
+    if (!plan) return false;
+    const restored = await firstAccepted(putBack, (rows) => this.revertWith(client, plan, rows));
+    if (restored) this.lastPlan = { digest, plan };
+    return restored;
+  }
+
+  /** One round trip: the revert transaction (behind `guard`, if given), then the unchanged check; a statement that fails leaves the rest undone and the transaction rolled back (thrown). */
+  private revertWith(client: pg.Client, plan: CatalogRevert, rows: (pg.QueryConfig | string)[], guard?: pg.QueryConfig): Promise<boolean> {
     const kept = Object.entries(this.pristine!.versionRows);
-    // one round trip; a statement that fails leaves the rest undone and the transaction rolled back (thrown);
-    // refused, the rows are put back the next way (see putBackFrom), in a transaction of its own
-    const attempt = (rows: (pg.QueryConfig | string)[]) => timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
+    return timed('put back: migration reverted, rows and version table reset (one transaction), then digest and rows compared with the pristine copy', () => inOneTransaction(client, [
+      ...(guard ? [guard] : []),
       ...plan.drop,
       ...rows,
       ...[...kept].reverse().map(([table]) => `DELETE FROM ${table}`),
       ...kept.map(([table, rows]) => ({ text: `INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, values: [rows] })),
       ...plan.add,
     ], () => this.unchanged(client)));
-    return firstAccepted(putBack, attempt);
   }
 
   private async unchanged(client: pg.ClientBase): Promise<boolean> {
@@ -156,4 +182,11 @@ export class DeployCopy {
 async function contentOf(client: pg.ClientBase, catalog: CatalogSnapshot): Promise<string> {
   const fingerprint: ContentFingerprint = await fingerprintContent(client, catalog);
   return JSON.stringify(Object.entries(fingerprint).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** The catalog is not the one the reused revert plan was made from (see catalogDigestGuard). */
+class CatalogChanged extends Error {
+  constructor() {
+    super('the catalog differs from the one the revert was planned from');
+  }
 }
