@@ -98,4 +98,18 @@ describe('a deploy copy is put back as it was, or made again', () => {
     expect(await state((await copy.executor()).control)).toEqual(before);
     expect(copy.counts.copies).toBe(1);
   });
+
+  it('a run that leaves another catalog than the last one is still put back exactly, planned afresh from the catalog it left', async () => {
+    const copy = copyOf();
+    const before = await state((await copy.executor()).control);
+    // the second run adds what the first did and one more: the first's plan would drop only the first (the copy then thrown away)
+    for (const added of [['one'], ['one', 'two'], ['two'], ['one', 'two']]) {
+      await copy.onSessions(1, async ([session]) => {
+        for (const name of added) await session!.query(`ALTER TABLE accounts ADD CONSTRAINT ${name} CHECK (length(email) < 5)`);
+        await session!.query("INSERT INTO accounts (email) VALUES ('h')");
+      });
+      expect(await state((await copy.executor()).control)).toEqual(before);
+    }
+    expect(copy.counts).toEqual({ runs: 4, copies: 1 });
+  });
 });
