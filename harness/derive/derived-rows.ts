@@ -56,23 +56,29 @@ export function candidateValues(table: TableFact, values: ReadonlyMap<string, st
 
 /**
  * The candidates of a table, in the order they are tried: first one per value of each column
- * (so that every value a constraint speaks about, NULL included, is offered to the states),
- * then random ones, up to `count`.
+ * (so that every value a constraint speaks about is offered to the states), those giving a
+ * column NULL before the others (only so many valid rows are kept: a NULL the migration must
+ * backfill, or must not find, is what a NOT NULL, a CHECK or a guard turns on, and it must not
+ * depend on the seed whether a state holds one), then random ones, up to `count`.
  */
 export function candidates(table: TableFact, values: ReadonlyMap<string, string[]>, random: () => number, count: number): Map<string, string>[] {
-  const list: Map<string, string>[] = [];
+  const nulls: Map<string, string>[] = [];
+  const others: Map<string, string>[] = [];
   for (const column of table.columns) {
     if (column.generated || table.key.includes(column.name)) continue;
     for (const value of values.get(column.name) ?? []) {
       const row = candidateValues(table, values, random, { column: column.name, value });
-      if (row) list.push(row);
+      if (row) (/^NULL(::|$)/i.test(value) ? nulls : others).push(row);
     }
   }
-  // a seeded shuffle, so that no column's values always come first
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [list[i], list[j]] = [list[j]!, list[i]!];
+  // a seeded shuffle of each, so that no column's values always come first
+  for (const group of [nulls, others]) {
+    for (let i = group.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [group[i], group[j]] = [group[j]!, group[i]!];
+    }
   }
+  const list = [...nulls, ...others];
   while (list.length < count) {
     const row = candidateValues(table, values, random);
     if (!row) break;
