@@ -35,8 +35,9 @@ describe('a deploy copy is put back as it was, or made again', () => {
     await databases.close();
   });
 
+  const putBackAfter = (after: ReadBack) => putBackFrom(base, after) ?? [() => []];
   const copyOf = () => {
-    const copy = new DeployCopy(databases, { name: source, base, readBack: (client) => readBack(client, TABLES), putBackAfterLastRun: () => lastReadBack && (putBackFrom(base, lastReadBack) ?? [() => []]) }, [], 1);
+    const copy = new DeployCopy(databases, { name: source, readBack: (client) => readBack(client, TABLES), putBackAfter, putBackAfterLastRun: () => lastReadBack && putBackAfter(lastReadBack) }, [], 1);
     copies.push(copy);
     return copy;
   };

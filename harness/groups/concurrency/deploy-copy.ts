@@ -5,7 +5,7 @@ import { inOneTransaction, InterleavingExecutor, outcomeOfError, transactionStat
 import { readIfExists } from '../../migrate/index.ts';
 import type { ScratchDatabases } from '../../postgres/index.ts';
 import type { WriteTarget } from '../writes/write-target.ts';
-import { firstAccepted, putBackFrom, type ReadBack } from '../writes/table-rows.ts';
+import { firstAccepted, type ReadBack } from '../writes/table-rows.ts';
 
 /** The copy as it was before its first deploy, in every respect the next run could notice. */
 interface Pristine {
@@ -35,7 +35,7 @@ export class DeployCopy {
   constructor(
     private readonly databases: ScratchDatabases,
     /** The database copied (its name), the rows it starts with, and how its rows are read back. */
-    private readonly target: Pick<WriteTarget, 'name' | 'base' | 'readBack' | 'putBackAfterLastRun'>,
+    private readonly target: Pick<WriteTarget, 'name' | 'readBack' | 'putBackAfter' | 'putBackAfterLastRun'>,
     /** The tool's bookkeeping tables, parents first. */
     private readonly versionTables: readonly string[],
     private readonly sessions: number,
@@ -119,7 +119,7 @@ export class DeployCopy {
    */
   private async revert(client: pg.Client, readBack?: (client: pg.Client) => Promise<ReadBack>): Promise<boolean> {
     // the rows as the run's read-back left them, put back (deleted, inserted, written back) once the migration's constraints are gone
-    const putBack = readBack ? (putBackFrom(this.target.base, await readBack(client)) ?? [() => []]) : this.target.putBackAfterLastRun();
+    const putBack = readBack ? this.target.putBackAfter(await readBack(client)) : this.target.putBackAfterLastRun();
     if (!putBack) return false;
     const reused = this.lastPlan;
     if (reused) {

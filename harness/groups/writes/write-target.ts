@@ -160,8 +160,12 @@ export class WriteTarget {
    * run left the rows as they were; undefined when nothing was read back.
    */
   putBackAfterLastRun(): PutBack | undefined {
-    if (!this.lastReadBack) return undefined;
-    return putBackFrom(this.base, this.lastReadBack) ?? [() => []];
+    return this.lastReadBack && this.putBackAfter(this.lastReadBack);
+  }
+
+  /** The ways to put the starting rows back after a run that left `after` (see putBackFrom); one with no statements when it left them as they were. */
+  putBackAfter(after: ReadBack): PutBack {
+    return putBackFrom(this.base, after) ?? [() => []];
   }
 
   /** After a run: every row of the suite's tables as it is now; with `reset`, the starting rows are then put back, and no other row kept (or, if they cannot be, the database is built again before the next run). */
